@@ -1,0 +1,56 @@
+"""The evidence inventory: one line per declared file, for `evidence check` and notebooks."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from evidence_lib.sources.folder import EvidenceSet
+
+COLUMNS = ["file", "type", "system", "format", "rows_read", "rows_kept", "sha256", "problems"]
+
+
+def inventory(evidence: EvidenceSet) -> pd.DataFrame:
+    """Files, what they hold, how many rows were read and kept, their hash and what is wrong."""
+    rows = []
+    for outcome in evidence.outcomes:
+        declared, loaded = outcome.declared, outcome.loaded
+        provenance = loaded.provenance if loaded else None
+        notes = [p.message for p in outcome.problems]
+        if provenance and provenance.rows_rejected:
+            notes.append(f"{provenance.rows_rejected} row(s) set aside as data-quality exceptions")
+        if provenance and provenance.blank_rows:
+            notes.append(f"{provenance.blank_rows} blank row(s) skipped")
+        rows.append({
+            "file": declared.path,
+            "type": declared.evidence_type,
+            "system": declared.system or "",
+            "format": declared.format,
+            "rows_read": provenance.rows_read if provenance else None,
+            "rows_kept": provenance.rows_kept if provenance else None,
+            "sha256": provenance.sha256 if provenance else "",
+            "problems": "; ".join(notes) if outcome.problems else ("ok" + (f" ({'; '.join(notes)})" if notes else "")),
+        })
+    for name in evidence.undeclared:
+        rows.append({"file": name, "type": "", "system": "", "format": "", "rows_read": None, "rows_kept": None,
+                     "sha256": "", "problems": "present but not declared in evidence.yaml"})
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    return frame.astype({"rows_read": "Int64", "rows_kept": "Int64"})
+
+
+def format_table(frame: pd.DataFrame, widths: dict[str, int] | None = None) -> str:
+    """A plain-text table for terminals and logs: no wrapping, long cells cut with an ellipsis."""
+    widths = widths or {}
+    cells = [[_cell(v, widths.get(c)) for c, v in row.items()] for _, row in frame.iterrows()]
+    header = list(frame.columns)
+    sizes = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(header)]
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in header]
+    def line(values):
+        return "  ".join(v.rjust(s) if n else v.ljust(s) for v, s, n in zip(values, sizes, numeric)).rstrip()
+    return "\n".join([line(header), line(["-" * s for s in sizes]), *map(line, cells)])
+
+
+def _cell(value, width: int | None) -> str:
+    text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+    if width and len(text) > width:
+        return text[: width - 1] + "…"
+    return text

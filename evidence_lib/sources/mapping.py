@@ -1,0 +1,381 @@
+"""Vendor mappings: YAML files that turn one vendor's export into a canonical frame.
+
+A mapping says where each canonical column comes from and how its values read:
+
+    columns:
+      account_id: user                           # a source column, as the vendor names it
+      mfa_enabled: {from: mfa_active}            # the same, spelled out
+      enabled: {any_true: [password_enabled, access_key_1_active]}
+      last_login_at: {latest: [password_last_used, access_key_1_last_used_date]}
+      builtin: {from: user, values: {"<root_account>": true}, default: false}
+      created_at: {from: Created, formats: ["%d/%b/%y %I:%M %p"], tz: Europe/London}
+      ticket_ref: {concat: [title, body, head.ref]}
+      enabled: {constant: true}
+      is_admin: {from: Admin Roles, default: true, empty: false}   # any role named = admin
+      disabled_at: {from: Status Changed, when: {Status: [SUSPENDED, DEPROVISIONED]}}
+
+Adding a vendor export is writing one of these files; no code changes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from evidence_lib.errors import LoadError, MappingError, Problem, located
+from evidence_lib.sources.readers import RawTable, ReadOptions, normalise_header
+from evidence_lib.sources.schemas import SCHEMAS, Column, Schema
+
+BUILTIN_DIR = Path(__file__).parent / "mappings"
+COMBINERS = ("from", "any_true", "latest", "concat", "constant")
+_RULE_KEYS = set(COMBINERS) | {"values", "default", "empty", "when", "formats", "tz", "sep", "optional", "sentinels"}
+_READ_KEYS = {"format", "encoding", "delimiter", "sheet", "skip_rows", "records"}
+_NO_DEFAULT = object()
+
+TRUE_WORDS = {"true", "t", "yes", "y", "1", "enabled", "on"}
+FALSE_WORDS = {"false", "f", "no", "n", "0", "disabled", "off"}
+EXPECTED = {
+    "bool": "true/false, yes/no or 1/0",
+    "date": "a date",
+    "datetime": "a date and time",
+}
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    target: str
+    combine: str
+    sources: tuple[str, ...] = ()
+    constant: object = None
+    values: dict = field(default_factory=dict)  # vendor value (case-folded) -> canonical value
+    default: object = _NO_DEFAULT
+    empty: object = None  # the value an empty cell stands for; None = missing
+    when: dict = field(default_factory=dict)  # source column -> values (case-folded) that make the value count
+    formats: tuple[str, ...] = ("ISO8601",)
+    tz: str = "UTC"
+    sep: str = " "
+    optional: bool = False
+    sentinels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Mapping:
+    name: str
+    path: Path
+    sha256: str
+    evidence_type: str
+    description: str
+    read: ReadOptions
+    sentinels: tuple[str, ...]
+    rules: tuple[FieldRule, ...]
+
+    @property
+    def schema(self) -> Schema:
+        return SCHEMAS[self.evidence_type]
+
+
+def builtin_mappings() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(BUILTIN_DIR.glob("*.yaml"))}
+
+
+def resolve_mapping(reference: str, base_dir: Path, declared_in: str) -> Path:
+    """A built-in format name, or a path to the user's own mapping file."""
+    if reference.endswith((".yaml", ".yml")):
+        path = (base_dir / reference).resolve()
+        if not path.is_file():
+            raise MappingError([located(declared_in, f"mapping file '{reference}' does not exist",
+                                        f"looked for {path}")])
+        return path
+    known = builtin_mappings()
+    if reference not in known:
+        close = difflib.get_close_matches(reference, known, n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else f"known formats: {', '.join(known)}"
+        raise MappingError([located(declared_in, f"unknown vendor format '{reference}'",
+                                    hint + " Or point `format:` at a mapping .yaml of your own.")])
+    return known[reference]
+
+
+def load_mapping(path: Path) -> Mapping:
+    data = path.read_bytes()
+    where = str(path)
+    try:
+        spec = yaml.safe_load(data)
+    except yaml.YAMLError as exc:
+        raise MappingError([located(where, f"not valid YAML: {exc}", "fix the mapping file")]) from None
+    if not isinstance(spec, dict):
+        raise MappingError([located(where, "a mapping is a YAML object", "see evidence_lib/sources/mappings/")])
+    evidence_type = spec.get("evidence")
+    if evidence_type not in SCHEMAS:
+        raise MappingError([located(where, f"`evidence: {evidence_type}` is not an evidence type",
+                                    f"use one of {', '.join(SCHEMAS)}")])
+    schema = SCHEMAS[evidence_type]
+    read = spec.get("read") or {}
+    unknown_read = set(read) - _READ_KEYS
+    problems = [located(where, f"unknown `read:` option(s) {sorted(unknown_read)}", f"known: {sorted(_READ_KEYS)}")
+                ] if unknown_read else []
+    rules = []
+    for target, rule in (spec.get("columns") or {}).items():
+        try:
+            rules.append(_parse_rule(target, rule, schema))
+        except ValueError as exc:
+            problems.append(located(where, f"column '{target}': {exc}", "fix the mapping file"))
+    mapped = {r.target for r in rules}
+    for column in schema.columns:
+        if column.required and column.name not in mapped and column.name not in schema.declared:
+            problems.append(located(where, f"required column '{column.name}' is not mapped",
+                                    f"add `{column.name}:` under `columns:`"))
+    if problems:
+        raise MappingError(problems)
+    return Mapping(
+        name=str(spec.get("name") or path.stem),
+        path=path,
+        sha256=hashlib.sha256(data).hexdigest(),
+        evidence_type=evidence_type,
+        description=str(spec.get("description", "")),
+        read=ReadOptions(**read),
+        sentinels=tuple(str(s) for s in spec.get("sentinels", ())),
+        rules=tuple(rules),
+    )
+
+
+def _parse_rule(target: str, rule: object, schema: Schema) -> FieldRule:
+    if target not in schema.names:
+        close = difflib.get_close_matches(target, schema.names, n=1)
+        raise ValueError(f"not a column of {schema.evidence_type}" + (f" (did you mean '{close[0]}'?)" if close else ""))
+    if isinstance(rule, str):
+        return FieldRule(target, "from", (rule,))
+    if not isinstance(rule, dict):
+        raise ValueError("give a source column name or an object with `from:`")
+    unknown = set(rule) - _RULE_KEYS
+    if unknown:
+        raise ValueError(f"unknown key(s) {sorted(unknown)}; known: {sorted(_RULE_KEYS)}")
+    combiners = [c for c in COMBINERS if c in rule]
+    if len(combiners) != 1:
+        raise ValueError(f"needs exactly one of {', '.join(COMBINERS)}")
+    combine = combiners[0]
+    sources = rule[combine] if combine != "constant" else []
+    sources = [sources] if isinstance(sources, str) else list(sources)
+    formats = rule.get("formats", ["ISO8601"])
+    return FieldRule(
+        target=target,
+        combine=combine,
+        sources=tuple(str(s) for s in sources),
+        constant=rule.get("constant"),
+        values={str(k).strip().casefold(): v for k, v in (rule.get("values") or {}).items()},
+        default=rule.get("default", _NO_DEFAULT),
+        empty=rule.get("empty"),
+        when={str(k): {str(v).strip().casefold() for v in ([vs] if isinstance(vs, str) else vs)}
+              for k, vs in (rule.get("when") or {}).items()},
+        formats=tuple([formats] if isinstance(formats, str) else formats),
+        tz=str(rule.get("tz", "UTC")),
+        sep=str(rule.get("sep", " ")),
+        optional=bool(rule.get("optional", False)),
+        sentinels=tuple(str(s) for s in rule.get("sentinels", ())),
+    )
+
+
+# --- applying a mapping -------------------------------------------------------------------
+
+
+@dataclass
+class Typed:
+    frame: pd.DataFrame
+    problems: list[Problem]  # cell-level: each names a row and a column
+
+
+def apply_mapping(raw: RawTable, mapping: Mapping, path: str, declared: dict[str, str]) -> Typed:
+    schema = mapping.schema
+    headers = {normalise_header(c): c for c in raw.frame.columns}
+    _require_sources(raw, mapping, headers, path)
+    problems: list[Problem] = []
+    out: dict[str, pd.Series] = {}
+    for rule in mapping.rules:
+        column = schema.column(rule.target)
+        series, bad = _evaluate(rule, column, raw.frame, headers, mapping.sentinels)
+        out[rule.target] = series
+        problems += _cell_problems(path, rule, column, raw.frame, headers, bad)
+    for name in schema.declared:
+        if name not in out:
+            if name not in declared:
+                raise LoadError([located(path, f"the file does not say which {name} it is from",
+                                         f"declare `{name}:` for this file in evidence.yaml")])
+            out[name] = pd.Series(declared[name], index=raw.frame.index, dtype="str")
+    frame = pd.DataFrame(out, index=raw.frame.index)
+    for column in schema.columns:
+        if column.name not in frame:
+            frame[column.name] = _empty(column, frame.index)
+        elif column.required:
+            for row in frame.index[frame[column.name].isna()]:
+                if not any(p.row == row and p.column == _source_label(mapping, column.name) for p in problems):
+                    problems.append(located(path, f"no value for required '{column.name}'",
+                                            "every row needs one: complete it in the source system and re-export",
+                                            row=int(row), column=_source_label(mapping, column.name)))
+    return Typed(frame=frame[schema.names], problems=sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
+
+
+def _source_label(mapping: Mapping, target: str) -> str:
+    for rule in mapping.rules:
+        if rule.target == target:
+            return "+".join(rule.sources) if rule.sources else target
+    return target
+
+
+def _require_sources(raw: RawTable, mapping: Mapping, headers: dict[str, str], path: str) -> None:
+    missing = [
+        (rule, source)
+        for rule in mapping.rules
+        if not rule.optional
+        for source in (*rule.sources, *rule.when)
+        if normalise_header(source) not in headers
+    ]
+    if not missing:
+        return
+    present = list(raw.frame.columns)
+    problems = []
+    for rule, source in missing:
+        close = difflib.get_close_matches(source, present, n=2, cutoff=0.5)
+        hint = (f"closest present: {', '.join(repr(c) for c in close)}" if close
+                else f"columns present: {', '.join(repr(c) for c in present[:12])}")
+        problems.append(located(path, f"missing column '{source}' (needed for '{rule.target}', "
+                                      f"format {mapping.name})", hint, row=1, column=source))
+    elsewhere = [name for name, head in raw.other_sheet_headers.items()
+                 if {normalise_header(s) for _, s in missing} <= {normalise_header(h) for h in head}]
+    if elsewhere:
+        problems.insert(0, located(path, f"sheet '{raw.sheet}' does not hold this export's columns; "
+                                         f"sheet '{elsewhere[0]}' does",
+                                   f"declare `sheet: {elsewhere[0]}` for this file in evidence.yaml"))
+    raise LoadError(problems)
+
+
+def _evaluate(rule: FieldRule, column: Column, frame: pd.DataFrame, headers: dict[str, str], sentinels):
+    """One canonical column and the mask of rows whose value could not be read."""
+    index = frame.index
+    if rule.combine == "constant":
+        return _typed(pd.Series("" if rule.constant is None else str(rule.constant), index=index), rule, column)
+    texts = [_text(frame, headers, s, rule, sentinels) for s in rule.sources]
+    if rule.when:
+        counts = pd.Series(True, index=index)
+        for source, allowed in rule.when.items():
+            counts &= _text(frame, headers, source, rule, ()).str.casefold().isin(allowed)
+        texts = [t.where(counts, "") for t in texts]
+    if rule.combine == "from":
+        return _typed(texts[0], rule, column)
+    if rule.combine == "concat":
+        joined = pd.concat(texts, axis=1).apply(lambda r: rule.sep.join(v for v in r if v), axis=1) \
+            if len(texts) > 1 else texts[0]
+        return _typed(joined.astype(str), rule, column)
+    parts = [_typed(t, rule, column) for t in texts]
+    bad = pd.concat([b for _, b in parts], axis=1).any(axis=1)
+    values = pd.concat([v for v, _ in parts], axis=1)
+    if rule.combine == "any_true":
+        combined = values.fillna(False).any(axis=1).astype("boolean")
+        combined[values.isna().all(axis=1)] = pd.NA
+        return combined, bad
+    if rule.combine == "latest":
+        return values.max(axis=1, skipna=True), bad
+    raise AssertionError(rule.combine)
+
+
+def _text(frame, headers, source, rule, sentinels) -> pd.Series:
+    name = headers.get(normalise_header(source))
+    if name is None:  # an optional source that this export lacks
+        return pd.Series("", index=frame.index, dtype=str)
+    text = frame[name].astype(str).str.strip()
+    blanks = {s.casefold() for s in (*sentinels, *rule.sentinels)}
+    if blanks:
+        text = text.mask(text.str.casefold().isin(blanks), "")
+    return text
+
+
+def _typed(text: pd.Series, rule: FieldRule, column: Column) -> tuple[pd.Series, pd.Series]:
+    empty = text == ""
+    folded = text.str.casefold()
+    if rule.values or rule.default is not _NO_DEFAULT or rule.empty is not None:
+        mapped = folded.map(rule.values) if rule.values else pd.Series(None, index=text.index, dtype=object)
+        unmapped = mapped.isna() & ~empty
+        if rule.default is not _NO_DEFAULT:
+            mapped = mapped.where(~unmapped, rule.default)
+            text = mapped.where(mapped.notna() | ~empty, "").map(_as_text)
+        else:
+            text = mapped.where(~unmapped, text).where(mapped.notna() | ~empty, "").map(_as_text)
+        if rule.empty is not None:  # what a blank cell means in this export, past any value map
+            text = text.mask(empty, _as_text(rule.empty))
+        empty = text == ""
+        folded = text.str.casefold()
+    kind = column.kind
+    if kind == "bool":
+        value = folded.map(lambda v: True if v in TRUE_WORDS else False if v in FALSE_WORDS else None)
+        bad = value.isna() & ~empty
+        return value.astype("boolean"), bad
+    if kind == "enum":
+        allowed = {v.casefold(): v for v in column.values}
+        value = folded.map(allowed)
+        return value.astype("str"), value.isna() & ~empty
+    if kind in ("date", "datetime"):
+        value, bad = _parse_times(text, empty, rule)
+        if kind == "date":
+            value = value.dt.tz_localize(None).dt.normalize()
+        return value, bad
+    if kind == "email":
+        return folded.mask(empty).astype("str"), pd.Series(False, index=text.index)
+    return text.mask(empty).astype("str"), pd.Series(False, index=text.index)
+
+
+def _as_text(value) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _parse_times(text: pd.Series, empty: pd.Series, rule: FieldRule) -> tuple[pd.Series, pd.Series]:
+    result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
+    remaining = ~empty
+    for fmt in rule.formats:
+        if not remaining.any():
+            break
+        subset = text[remaining]
+        try:
+            parsed = pd.to_datetime(subset, format=fmt, errors="coerce")
+        except (ValueError, TypeError):  # mixed UTC offsets in one column
+            parsed = pd.to_datetime(subset, format=fmt, errors="coerce", utc=True)
+        if parsed.dt.tz is None:
+            parsed = parsed.dt.tz_localize(rule.tz, ambiguous="NaT", nonexistent="NaT")
+        parsed = parsed.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        ok = parsed.notna()
+        result[ok.index[ok]] = parsed[ok]
+        remaining = remaining & result.isna()
+    return result, remaining
+
+
+def _cell_problems(path, rule, column, frame, headers, bad: pd.Series) -> list[Problem]:
+    if not bad.any():
+        return []
+    label = "+".join(rule.sources) if rule.sources else rule.target
+    if column.kind == "enum":
+        expected = f"one of {', '.join(column.values)}"
+        hint = f"expected {expected}; map this vendor value under `values:` in the mapping for '{rule.target}'"
+    elif column.kind in ("date", "datetime"):
+        hint = f"expected {EXPECTED[column.kind]} in format {' or '.join(rule.formats)}; " \
+               f"fix the value or add its format under `formats:`"
+    else:
+        hint = f"expected {EXPECTED.get(column.kind, column.kind)}; map it under `values:` in the mapping"
+    shown = frame.loc[bad, headers.get(normalise_header(rule.sources[0]))] if rule.sources and \
+        normalise_header(rule.sources[0]) in headers else pd.Series(str(rule.constant), index=bad.index[bad])
+    return [
+        located(path, f"cannot read {value!r} as {rule.target} ({column.kind})", hint, row=int(row), column=label)
+        for row, value in shown.items()
+    ]
+
+
+def _empty(column: Column, index) -> pd.Series:
+    dtype = {"bool": "boolean", "date": "datetime64[us]", "datetime": "datetime64[us, UTC]"}.get(column.kind, "str")
+    if column.unmapped is not None:
+        return pd.Series(column.unmapped, index=index, dtype=dtype)
+    return pd.Series(pd.NA if dtype == "boolean" else None, index=index, dtype=dtype)

@@ -1,0 +1,232 @@
+"""Read an export's bytes into a frame of untyped strings, indexed by source row.
+
+Readers know file formats (CSV, XLSX, JSON), never evidence: typing and column names
+belong to the mapping. The frame's index is the row number a person sees when opening
+the file (header = row 1 for tables, record 1 = the first JSON object), so every later
+error can point back into the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+import pandas as pd
+
+from evidence_lib.errors import LoadError, located
+
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+@dataclass
+class RawTable:
+    frame: pd.DataFrame  # every cell a str ("" when empty); index = source row number
+    blank_rows: int  # rows with no value at all, skipped and counted
+    sheet: str | None = None
+    other_sheet_headers: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    format: str = "csv"  # csv | xlsx | json
+    encoding: str = "auto"
+    delimiter: str = ","
+    sheet: str | int = 0
+    skip_rows: int = 0  # rows above the header row
+    records: str = ""  # JSON: dotted path to the list of records; "" = the document itself
+
+
+def normalise_header(name: object) -> str:
+    """Header cells compare without case, BOMs or stray white space."""
+    return re.sub(r"\s+", " ", str(name).replace("\ufeff", "")).strip().casefold()
+
+
+def read_table(data: bytes, path: str, options: ReadOptions) -> RawTable:
+    if not data.strip():
+        raise LoadError([located(path, "the file is empty", "export it again; a 0-byte file is not evidence")])
+    reader = {"csv": _read_csv, "xlsx": _read_xlsx, "json": _read_json}.get(options.format)
+    if reader is None:
+        raise LoadError([located(path, f"unknown file format '{options.format}'", "use csv, xlsx or json")])
+    table = reader(data, path, options)
+    if table.frame.empty:
+        raise LoadError([located(path, "the file has a header but no data rows", "export it again with its rows")])
+    return table
+
+
+def decode(data: bytes, path: str, encoding: str) -> str:
+    if encoding == "auto":
+        encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    try:
+        return data.decode(encoding)
+    except LookupError:
+        raise LoadError([located(path, f"unknown encoding '{encoding}'", "use e.g. utf-8, cp1252 or latin-1")])
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise LoadError(
+            [
+                located(
+                    path,
+                    f"line {line} is not valid {encoding} (byte {data[exc.start]:#04x})",
+                    "the file was saved in another encoding: declare it for this file in evidence.yaml, "
+                    "e.g. `encoding: cp1252` for Excel on Windows or `encoding: latin-1`",
+                    row=line,
+                )
+            ]
+        ) from None
+
+
+def _read_csv(data: bytes, path: str, options: ReadOptions) -> RawTable:
+    text = decode(data, path, options.encoding).lstrip("\ufeff")
+    delimiter = options.delimiter
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            skiprows=options.skip_rows,
+            engine="c",
+        )
+    except pd.errors.EmptyDataError:
+        raise LoadError([located(path, "the file has no header row", "export it again with column headers")])
+    except pd.errors.ParserError as exc:
+        match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if match:
+            expected, line, saw = match.groups()
+            problem = located(
+                path,
+                f"{saw} fields where the header has {expected}",
+                f"a value probably contains an unquoted '{delimiter}'; quote it or re-export",
+                row=int(line),
+            )
+        else:
+            problem = located(path, f"not a readable CSV: {exc}", "re-export the file as CSV")
+        raise LoadError([problem]) from None
+    if len(frame.columns) == 1:
+        _check_delimiter(text, path, delimiter)
+    return _finish_table(frame, first_row=options.skip_rows + 2)
+
+
+def _check_delimiter(text: str, path: str, delimiter: str) -> None:
+    """A one-column table usually means the file uses another delimiter; say which."""
+    header = text.splitlines()[0] if text else ""
+    try:
+        found = csv.Sniffer().sniff(header, delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        return
+    if found != delimiter and header.count(found) >= 1:
+        raise LoadError(
+            [
+                located(
+                    path,
+                    f"the header splits on {DELIMITERS.get(found, repr(found))}s, not on "
+                    f"{DELIMITERS.get(delimiter, repr(delimiter))}s",
+                    f"declare `delimiter: \"{found}\"` for this file in evidence.yaml",
+                    row=1,
+                )
+            ]
+        )
+
+
+def _finish_table(frame: pd.DataFrame, first_row: int, sheet: str | None = None) -> RawTable:
+    frame.index = pd.RangeIndex(first_row, first_row + len(frame), name="source_row")
+    blank = (frame == "").all(axis=1) if len(frame.columns) else pd.Series(True, index=frame.index)
+    return RawTable(frame=frame[~blank], blank_rows=int(blank.sum()), sheet=sheet)
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _read_xlsx(data: bytes, path: str, options: ReadOptions) -> RawTable:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise LoadError([located(path, f"not a readable XLSX workbook ({exc})", "save it again as .xlsx")]) from None
+    try:
+        names = book.sheetnames
+        sheet = options.sheet
+        if isinstance(sheet, int):
+            if sheet >= len(names):
+                raise LoadError([located(path, f"the workbook has no sheet number {sheet + 1}", f"sheets: {names}")])
+            sheet = names[sheet]
+        elif sheet not in names:
+            raise LoadError(
+                [located(path, f"the workbook has no sheet '{sheet}'", f"declare one of {names} as `sheet:`")]
+            )
+        rows = [[_cell_text(v) for v in row] for row in book[sheet].iter_rows(values_only=True)]
+        others = {name: _sheet_head(book[name], options.skip_rows) for name in names if name != sheet}
+    finally:
+        book.close()
+    rows = rows[options.skip_rows :]
+    if not rows:
+        raise LoadError([located(path, f"sheet '{sheet}' is empty", _other_sheets_hint(others))])
+    header, body = rows[0], rows[1:]
+    width = max((len(r) for r in rows), default=0)
+    header = header + [""] * (width - len(header))
+    while header and header[-1] == "":  # trailing empty columns from formatting
+        header.pop()
+        width -= 1
+    frame = pd.DataFrame([r[:width] + [""] * (width - len(r)) for r in body], columns=header, dtype=str)
+    table = _finish_table(frame, first_row=options.skip_rows + 2, sheet=sheet)
+    table.other_sheet_headers = others
+    return table
+
+
+def _sheet_head(worksheet, skip_rows: int) -> list[str]:
+    for index, row in enumerate(worksheet.iter_rows(values_only=True)):
+        if index == skip_rows:
+            return [_cell_text(v) for v in row]
+    return []
+
+
+def _other_sheets_hint(others: dict[str, list[str]]) -> str:
+    filled = [name for name, head in others.items() if any(head)]
+    return f"data may be on sheet(s) {filled}: declare `sheet:` in evidence.yaml" if filled else "export it again"
+
+
+def _read_json(data: bytes, path: str, options: ReadOptions) -> RawTable:
+    text = decode(data, path, options.encoding)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LoadError(
+            [located(path, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", "re-export it",
+                     row=exc.lineno)]
+        ) from None
+    records = document
+    for part in filter(None, options.records.split(".")):
+        if not isinstance(records, dict) or part not in records:
+            raise LoadError([located(path, f"no '{options.records}' list in the document", "check the mapping's `records:`")])
+        records = records[part]
+    if not isinstance(records, list):
+        raise LoadError([located(path, "expected a JSON list of records", "export the list itself, or set `records:`")])
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            raise LoadError([located(path, f"record {number} is a {type(record).__name__}, not an object", "re-export",
+                                     row=number)])
+    if not records:
+        raise LoadError([located(path, "the JSON list has no records", "export it again with its records")])
+    frame = pd.json_normalize(records, sep=".")
+    frame = frame.apply(lambda column: column.map(_cell_text)).astype(str) if len(frame.columns) else frame
+    return _finish_table(frame, first_row=1)

@@ -1,0 +1,209 @@
+"""Canonical schemas: what each evidence type looks like once a vendor export is mapped.
+
+Schemas are data. A loader types every column by its `kind`; the views and suites only ever
+see these names, whatever the vendor called them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # string | email | bool | enum | date | datetime
+    required: bool = False
+    values: tuple[str, ...] = ()  # the allowed values of an enum
+    description: str = ""
+    unmapped: object = None  # the value when a vendor's export has no such column at all
+
+
+@dataclass(frozen=True)
+class Schema:
+    evidence_type: str
+    description: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    # Duplicate keys are a load error, except where duplicates are themselves a finding
+    # (two accounts with one id in one system is a CC6.1 exception, not unreadable evidence).
+    key_must_be_unique: bool = True
+    # Columns the evidence declaration supplies rather than the file (an accounts export
+    # rarely says which system it came from).
+    declared: tuple[str, ...] = field(default=())
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def _c(name, kind, required=False, values=(), description="", unmapped=None):
+    return Column(name, kind, required, tuple(values), description, unmapped)
+
+
+HR_ROSTER = Schema(
+    "hr_roster",
+    "Everyone employed or contracted in the period, with hire and termination dates.",
+    key=("employee_id",),
+    columns=(
+        _c("employee_id", "string", True),
+        _c("name", "string", True),
+        _c("email", "email", True),
+        _c("worker_type", "enum", True, ("employee", "contractor")),
+        _c("status", "enum", True, ("active", "leave", "terminated")),
+        _c("hire_date", "date", True),
+        _c("termination_date", "date"),
+        _c("department", "string"),
+        _c("title", "string"),
+        _c("manager_id", "string"),
+    ),
+)
+
+ACCOUNTS = Schema(
+    "accounts",
+    "The accounts of one system as exported on the export date.",
+    key=("system", "account_id"),
+    key_must_be_unique=False,
+    declared=("system",),
+    columns=(
+        _c("system", "string", True),
+        _c("account_id", "string", True),
+        _c("username", "string"),
+        _c("email", "email"),
+        _c("display_name", "string"),
+        _c("enabled", "bool", True),
+        _c("mfa_enabled", "bool", description="missing where the system cannot say"),
+        _c("is_admin", "bool"),
+        _c("roles", "string"),
+        _c("builtin", "bool", description="an account the platform itself creates (AWS root)", unmapped=False),
+        _c("created_at", "datetime"),
+        _c("last_login_at", "datetime"),
+        _c("disabled_at", "datetime"),
+    ),
+)
+
+CHANGE_TICKETS = Schema(
+    "change_tickets",
+    "Change requests with their approval trail.",
+    key=("ticket_id",),
+    columns=(
+        _c("ticket_id", "string", True),
+        _c("title", "string"),
+        _c("change_type", "enum", True, ("standard", "normal", "emergency")),
+        _c("status", "string"),
+        _c("author", "email", True),
+        _c("implementer", "email"),
+        _c("approver", "email"),
+        _c("approved_at", "datetime"),
+        _c("created_at", "datetime", True),
+        _c("resolved_at", "datetime"),
+        _c("testing_evidence", "string"),
+    ),
+)
+
+DEPLOYMENTS = Schema(
+    "deployments",
+    "Every change that reached production in the period: the population CC8.1 samples from.",
+    key=("deploy_id",),
+    columns=(
+        _c("deploy_id", "string", True),
+        _c("deployed_at", "datetime", True),
+        _c("repository", "string"),
+        _c("author", "string"),
+        _c("deployed_by", "string"),
+        _c("ticket_ref", "string", description="free text in which the ticket key is found"),
+        _c("environment", "string"),
+    ),
+)
+
+TRAINING = Schema(
+    "training",
+    "Security awareness training completions from the LMS.",
+    key=("employee_id", "course", "completed_at"),
+    columns=(
+        _c("employee_id", "string", True),
+        _c("email", "email"),
+        _c("course", "string", True),
+        _c("completed_at", "datetime", True),
+        _c("status", "string"),
+    ),
+)
+
+BACKGROUND_CHECKS = Schema(
+    "background_checks",
+    "Pre-employment screening results.",
+    key=("employee_id",),
+    columns=(
+        _c("employee_id", "string", True),
+        _c("name", "string"),
+        _c("status", "enum", True, ("clear", "consider", "pending", "cancelled")),
+        _c("completed_at", "date"),
+        _c("package", "string"),
+        _c("report_id", "string"),
+    ),
+)
+
+ACCESS_REVIEWS = Schema(
+    "access_reviews",
+    "The period's user access review: one decision per reviewed account, with its sign-off.",
+    key=("system", "account_id", "period"),
+    declared=("system",),
+    columns=(
+        _c("system", "string", True),
+        _c("period", "string", True),
+        _c("account_id", "string", True),
+        _c("reviewer", "email", True),
+        _c("decision", "enum", True, ("approve", "revoke", "modify")),
+        _c("decided_at", "datetime"),
+        _c("signed_off_at", "datetime"),
+        _c("role", "string"),
+    ),
+)
+
+SERVICE_ACCOUNTS = Schema(
+    "service_accounts",
+    "The registry of approved non-human accounts, each with an accountable owner.",
+    key=("system", "account_id"),
+    declared=("system",),
+    columns=(
+        _c("system", "string", True),
+        _c("account_id", "string", True),
+        _c("owner", "email", True),
+        _c("purpose", "string", True),
+        _c("approved_by", "email"),
+        _c("approved_at", "date"),
+    ),
+)
+
+IDENTITY_ALIASES = Schema(
+    "identity_aliases",
+    "Explicit account-to-person links for accounts that carry no e-mail (GitHub logins).",
+    key=("system", "account_id"),
+    declared=("system",),
+    columns=(
+        _c("system", "string", True),
+        _c("account_id", "string", True),
+        _c("email", "email", True),
+    ),
+)
+
+SCHEMAS: dict[str, Schema] = {
+    s.evidence_type: s
+    for s in (
+        HR_ROSTER,
+        ACCOUNTS,
+        CHANGE_TICKETS,
+        DEPLOYMENTS,
+        TRAINING,
+        BACKGROUND_CHECKS,
+        ACCESS_REVIEWS,
+        SERVICE_ACCOUNTS,
+        IDENTITY_ALIASES,
+    )
+}

@@ -1,0 +1,1 @@
+"""Seeded synthetic companies: exports in vendor formats plus the exceptions planted in them."""

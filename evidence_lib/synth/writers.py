@@ -1,0 +1,280 @@
+"""Write a synthetic company in the vendors' own export formats, with their quirks."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import yaml
+
+from evidence_lib.synth.company import TRAINING_COURSE, Company
+
+EXPECTED_FILE = "expected_exceptions.csv"
+NEAR_MISS_FILE = "near_misses.csv"
+
+
+def _iso(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S+00:00") if value else ""
+
+
+def _day(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def _jira_time(value: datetime | None) -> str:
+    # Jira's export: 24/Nov/26 3:15 PM — day first, abbreviated month, 12-hour clock.
+    if not value:
+        return ""
+    return f"{value.day:02d}/{value.strftime('%b')}/{value.strftime('%y')} {value.hour % 12 or 12}:" \
+           f"{value.minute:02d} {'AM' if value.hour < 12 else 'PM'}"
+
+
+def _write_csv(path: Path, header: list[str], rows, *, encoding="utf-8", bom=False, trailing_blank=0):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    for _ in range(trailing_blank):
+        writer.writerow([""] * len(header))
+    data = buffer.getvalue().encode(encoding)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
+
+
+def write_company(company: Company, out: Path) -> list[dict]:
+    """Write every export and evidence.yaml; returns the declared files."""
+    out.mkdir(parents=True, exist_ok=True)
+    declared = [
+        _workday_roster(company, out / "hr" / "workday_workers.xlsx"),
+        *_accounts(company, out / "accounts"),
+        _registry(company, out / "accounts" / "service_account_registry.csv"),
+        _aliases(company, out / "accounts" / "github_aliases.csv"),
+        _reviews(company, out / "access_review" / "q_access_review.csv"),
+        _jira(company, out / "changes" / "jira_changes.csv"),
+        _servicenow(company, out / "changes" / "servicenow_change_request.csv"),
+        _pull_requests(company, out / "changes" / "github_merged_prs.json"),
+        _deploy_log(company, out / "changes" / "infra_deploy_log.csv"),
+        _training(company, out / "people" / "lms_completions.csv"),
+        _background(company, out / "people" / "screening_results.csv"),
+    ]
+    for entry in declared:
+        entry["path"] = Path(entry["path"]).relative_to(out).as_posix()
+    declaration = {
+        "company": "Northwind Analytics (synthetic)",
+        "period": company.period.label,
+        "exported_at": _iso(company.exported_at),
+        "ignore": [EXPECTED_FILE, NEAR_MISS_FILE, "README.md"],
+        "files": declared,
+    }
+    (out / "evidence.yaml").write_text(
+        "# The sample company's exports for one audit period (written by evidence_lib.synth).\n"
+        + yaml.safe_dump(declaration, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    _write_csv(out / EXPECTED_FILE, ["control", "rule", "system", "record_key"], company.expected)
+    _write_csv(out / NEAR_MISS_FILE, ["control", "rule", "system", "record_key"], company.near_misses)
+    return declared
+
+
+def _workday_roster(company: Company, path: Path) -> dict:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    cover = book.create_sheet("Report Info")
+    cover.append(["All Workers"])
+    cover.append(["Run by", "integration-user"])
+    cover.append(["Run at", _iso(company.exported_at)])
+    sheet = book.create_sheet("Workers")
+    sheet.append([f"All Workers — as of {company.exported_at.date().isoformat()}"])
+    sheet.append(["Employee ID", "Worker", "Primary Work Email", "Worker Type", "Worker Status", "Hire Date",
+                  "Termination Date", "Supervisory Organization", "Business Title", "Manager Employee ID"])
+    for p in company.people:
+        sheet.append([p.employee_id, p.name, p.email, "Contingent Worker" if p.worker_type == "contractor" else
+                      "Regular", {"active": "Active", "leave": "On Leave", "terminated": "Terminated"}[p.status],
+                      datetime.combine(p.hire_date, datetime.min.time()),
+                      datetime.combine(p.termination_date, datetime.min.time()) if p.termination_date else None,
+                      p.department, p.title, p.manager_id or None])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return {"path": str(path), "type": "hr_roster", "format": "workday_workers_xlsx"}
+
+
+def _accounts(company: Company, folder: Path) -> list[dict]:
+    by_system: dict[str, list] = {}
+    for account in company.accounts:
+        by_system.setdefault(account.system, []).append(account)
+    return [
+        _okta(by_system["okta"], folder / "okta_users.csv"),
+        _aws(by_system["aws-prod"], folder / "aws_prod_credential_report.csv", "aws-prod"),
+        _aws(by_system["aws-dev"], folder / "aws_dev_credential_report.csv", "aws-dev"),
+        _github_members(by_system["github"], folder / "github_org_members.json"),
+        _billing(by_system["billing-db"], folder / "billing_db_accounts.csv"),
+    ]
+
+
+def _okta(accounts, path: Path) -> dict:
+    rows = []
+    for a in accounts:
+        status = "ACTIVE" if a.enabled else ("DEPROVISIONED" if a.disabled_at and a.disabled_at.day % 2 else "SUSPENDED")
+        rows.append([a.account_id, a.display_name, a.email_as_exported or a.email or "", status, _iso(a.created_at),
+                     _iso(a.last_login_at), _iso(a.disabled_at or a.created_at),
+                     "true" if a.mfa else "false", "Super Administrator" if a.is_admin else ""])
+    # Okta's report opens in Excel with a UTF-8 byte-order mark.
+    _write_csv(path, ["Okta Username", "User Fullname", "Primary Email", "Okta User Status", "Created Date",
+                      "Last Login Date", "Status Change Date", "MFA Enrolled", "Admin Roles"], rows, bom=True)
+    return {"path": str(path), "type": "accounts", "system": "okta", "format": "okta_users_csv"}
+
+
+def _aws(accounts, path: Path, system: str) -> dict:
+    header = ["user", "arn", "user_creation_time", "password_enabled", "password_last_used",
+              "password_last_changed", "password_next_rotation", "mfa_active", "access_key_1_active",
+              "access_key_1_last_rotated", "access_key_1_last_used_date", "access_key_1_last_used_region",
+              "access_key_1_last_used_service", "access_key_2_active", "access_key_2_last_rotated",
+              "access_key_2_last_used_date", "access_key_2_last_used_region", "access_key_2_last_used_service",
+              "cert_1_active", "cert_1_last_rotated", "cert_2_active", "cert_2_last_rotated"]
+    account_number = "111122223333" if system == "aws-prod" else "444455556666"
+    rows = []
+    for a in accounts:
+        if a.builtin:
+            rows.append([a.account_id, f"arn:aws:iam::{account_number}:root", _iso(a.created_at), "not_supported",
+                         _iso(a.last_login_at), "not_supported", "not_supported", "true" if a.mfa else "false",
+                         "false", "N/A", "N/A", "N/A", "N/A", "false", "N/A", "N/A", "N/A", "N/A",
+                         "false", "N/A", "false", "N/A"])
+            continue
+        machine = a.service
+        password = "false" if machine else ("true" if a.enabled else "false")
+        key = "true" if (machine and a.enabled) else "false"
+        used = _iso(a.last_login_at) if a.last_login_at else ("N/A" if machine else "no_information")
+        rows.append([a.account_id, f"arn:aws:iam::{account_number}:user/{a.account_id}", _iso(a.created_at),
+                     password, "N/A" if machine else used, _iso(a.created_at) if not machine else "N/A",
+                     "N/A", "true" if a.mfa else "false", key, _iso(a.created_at) if machine else "N/A",
+                     used if machine else "N/A", "eu-west-1" if machine and a.last_login_at else "N/A",
+                     "s3" if machine and a.last_login_at else "N/A", "false", "N/A", "N/A", "N/A", "N/A",
+                     "false", "N/A", "false", "N/A"])
+    _write_csv(path, header, rows)
+    return {"path": str(path), "type": "accounts", "system": system, "format": "aws_iam_credential_report_csv"}
+
+
+def _github_members(accounts, path: Path) -> dict:
+    members = [
+        {"login": a.account_id, "id": 5000000 + n, "node_id": f"MDQ6VXNlcj{5000000 + n}",
+         "type": "Bot" if a.service else "User", "site_admin": False,
+         "role": "admin" if a.is_admin else "member", "two_factor_authentication": a.mfa}
+        for n, a in enumerate(accounts)
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(members, indent=1), encoding="utf-8")
+    return {"path": str(path), "type": "accounts", "system": "github", "format": "github_org_members_json"}
+
+
+def _billing(accounts, path: Path) -> dict:
+    rows = [[a.account_id, a.account_id, a.email or "", a.display_name,
+             "active" if a.enabled else "disabled", "yes" if a.mfa else "no",
+             "admin" if a.is_admin else "analyst", _iso(a.created_at), _iso(a.last_login_at), _iso(a.disabled_at)]
+            for a in accounts]
+    # An old database tool: Latin-1 bytes, padded headers, blank rows at the end.
+    _write_csv(path, [" account_id", "username ", "email", "display_name", " status", "mfa", "role",
+                      "created_at", "last_login_at", "disabled_at"], rows, encoding="latin-1", trailing_blank=2)
+    return {"path": str(path), "type": "accounts", "system": "billing-db", "format": "generic_accounts_csv",
+            "encoding": "latin-1"}
+
+
+def _registry(company: Company, path: Path) -> dict:
+    rows = [[r["system"], r["account_id"], r["owner_email"], r["purpose"], r["approved_by"], _day(r["approved_at"])]
+            for r in company.service_registry]
+    _write_csv(path, ["system", "account_id", "owner_email", "purpose", "approved_by", "approved_at"], rows)
+    return {"path": str(path), "type": "service_accounts", "format": "service_account_registry_csv"}
+
+
+def _aliases(company: Company, path: Path) -> dict:
+    _write_csv(path, ["system", "account_id", "email"], [[a["system"], a["account_id"], a["email"]]
+                                                          for a in company.aliases])
+    return {"path": str(path), "type": "identity_aliases", "format": "identity_aliases_csv"}
+
+
+def _reviews(company: Company, path: Path) -> dict:
+    words = {"approve": "Keep", "revoke": "Revoke", "modify": "Modify"}
+    rows = [[r["system"], r["period"], r["account_id"], r["reviewer"], words[r["decision"]], _iso(r["decided_at"]),
+             _iso(r["signed_off_at"]), r["role"]] for r in company.reviews]
+    _write_csv(path, ["system", "period", "account_id", "reviewer", "decision", "decided_at", "signed_off_at",
+                      "role"], rows)
+    return {"path": str(path), "type": "access_reviews", "format": "access_review_csv"}
+
+
+def _jira(company: Company, path: Path) -> dict:
+    kinds = {"standard": "Standard change", "normal": "Normal change", "emergency": "Emergency change"}
+    rows = []
+    for n, t in enumerate(x for x in company.tickets if x.tracker == "jira"):
+        rows.append([t.title, t.ticket_id, str(20000 + n), "Change", "Done" if t.resolved_at else "To Do", "Medium",
+                     t.author_as_exported or t.author, t.implementer, _jira_time(t.created_at),
+                     _jira_time(t.resolved_at or t.created_at), _jira_time(t.resolved_at), kinds[t.change_type],
+                     t.approver_as_exported or t.approver or "", _jira_time(t.approved_at), t.testing_evidence,
+                     "change", "soc2"])
+    # Jira repeats a column for every value of a multi-valued field (Labels, Labels).
+    _write_csv(path, ["Summary", "Issue key", "Issue id", "Issue Type", "Status", "Priority", "Reporter",
+                      "Assignee", "Created", "Updated", "Resolved", "Custom field (Change type)",
+                      "Custom field (Approver)", "Custom field (Approved)", "Custom field (Test evidence)",
+                      "Labels", "Labels"], rows, trailing_blank=2)
+    return {"path": str(path), "type": "change_tickets", "format": "jira_issues_csv"}
+
+
+def _servicenow(company: Company, path: Path) -> dict:
+    def stamp(value):
+        return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+    rows = [[t.ticket_id, t.title, t.change_type.title(), "Closed" if t.resolved_at else "New",
+             "approved" if t.approver else "requested", t.author, t.implementer, t.approver or "",
+             stamp(t.approved_at), stamp(t.created_at), stamp(t.resolved_at), t.testing_evidence]
+            for t in company.tickets if t.tracker == "servicenow"]
+    _write_csv(path, ["number", "short_description", "type", "state", "approval", "requested_by", "assigned_to",
+                      "u_approved_by", "approval_set", "sys_created_on", "closed_at", "test_plan"], rows)
+    return {"path": str(path), "type": "change_tickets", "format": "servicenow_change_request_csv"}
+
+
+def _pull_requests(company: Company, path: Path) -> dict:
+    pulls = []
+    for d in company.deployments:
+        if d.source != "github":
+            continue
+        repo = {"full_name": d.repository, "private": True}
+        pulls.append({
+            "number": d.number, "state": "closed", "title": d.title, "body": d.body or None,
+            "user": {"login": d.author, "type": "User"},
+            "merged_at": d.deployed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "merged_by": {"login": d.deployed_by},
+            "head": {"ref": d.branch}, "base": {"ref": "main", "repo": repo},
+            "html_url": f"https://github.example/{d.repository}/pull/{d.number}",
+        })
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(pulls, indent=1), encoding="utf-8")
+    return {"path": str(path), "type": "deployments", "format": "github_pull_requests_json"}
+
+
+def _deploy_log(company: Company, path: Path) -> dict:
+    rows = [[d.deploy_id, _iso(d.deployed_at), d.repository, d.deployed_by, d.author, d.ticket, "production",
+             hashlib.sha1(d.deploy_id.encode()).hexdigest()[:12]] for d in company.deployments if d.source == "deploylog"]
+    _write_csv(path, ["deploy_id", "deployed_at", "service", "deployed_by", "author", "ticket", "environment",
+                      "commit_sha"], rows)
+    return {"path": str(path), "type": "deployments", "format": "generic_deploy_log_csv"}
+
+
+def _training(company: Company, path: Path) -> dict:
+    rows = [[t["employee_id"], t["email"], t["name"], t["course"], t["completed_at"].strftime("%m/%d/%Y %H:%M"),
+             t["status"]] for t in company.training]
+    _write_csv(path, ["Employee ID", "Learner Email", "Learner Name", "Course Title", "Completion Date", "Status"],
+               rows)
+    return {"path": str(path), "type": "training", "format": "lms_completions_csv"}
+
+
+def _background(company: Company, path: Path) -> dict:
+    words = {"clear": "Complete - Clear", "pending": "Pending", "consider": "Consider"}
+    rows = [[b["employee_id"], b["name"], "Standard Employment", words[b["status"]], _day(b["completed_at"]),
+             f"RPT-{b['employee_id'][1:]}"] for b in company.background]
+    _write_csv(path, ["Candidate ID", "Candidate Name", "Package", "Report Status", "Completed On", "Report ID"],
+               rows)
+    return {"path": str(path), "type": "background_checks", "format": "screening_vendor_csv"}
+
+
+__all__ = ["write_company", "EXPECTED_FILE", "TRAINING_COURSE"]
