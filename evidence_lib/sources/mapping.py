@@ -295,9 +295,14 @@ def _text(frame, headers, source, rule, sentinels) -> pd.Series:
 def _typed(text: pd.Series, rule: FieldRule, column: Column) -> tuple[pd.Series, pd.Series]:
     empty = text == ""
     folded = text.str.casefold()
+    # A vendor's own value map is the whole vocabulary: a value it does not list is unknown,
+    # not something to guess at with generic yes/no words.
+    strict = pd.Series(False, index=text.index)
     if rule.values or rule.default is not _NO_DEFAULT or rule.empty is not None:
         mapped = folded.map(rule.values) if rule.values else pd.Series(None, index=text.index, dtype=object)
         unmapped = mapped.isna() & ~empty
+        if column.kind == "bool" and rule.values and rule.default is _NO_DEFAULT:
+            strict = unmapped
         if rule.default is not _NO_DEFAULT:
             mapped = mapped.where(~unmapped, rule.default)
             text = mapped.where(mapped.notna() | ~empty, "").map(_as_text)
@@ -310,6 +315,7 @@ def _typed(text: pd.Series, rule: FieldRule, column: Column) -> tuple[pd.Series,
     kind = column.kind
     if kind == "bool":
         value = folded.map(lambda v: True if v in TRUE_WORDS else False if v in FALSE_WORDS else None)
+        value = value.astype(object).mask(strict, None)
         bad = value.isna() & ~empty
         return value.astype("boolean"), bad
     if kind == "enum":

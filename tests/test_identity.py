@@ -1,0 +1,55 @@
+import pandas as pd
+
+from evidence_lib.identity import resolve_owners
+
+ROSTER = pd.DataFrame({
+    "employee_id": ["E1", "E2", "E3", "E4"],
+    "email": ["ana.diaz@x.io", "bo.li@x.io", "sam.roe@x.io", "sam.roe@other.io"],
+})
+
+
+def accounts(*rows):
+    return pd.DataFrame(rows, columns=["system", "account_id", "username", "email"])
+
+
+def test_email_is_matched_without_case_or_white_space():
+    result = resolve_owners(accounts(("okta", "a", None, "  Ana.Diaz@X.IO "), ("okta", "b", None, "bo.li@x.io")),
+                            ROSTER)
+    assert result["owner_employee_id"].tolist() == ["E1", "E2"]
+    assert result["resolved_by"].tolist() == ["email", "email"]
+
+
+def test_username_is_the_email_local_part():
+    result = resolve_owners(accounts(("aws", "Ana.Diaz", "Ana.Diaz", None)), ROSTER)
+    assert result.loc[0, "owner_employee_id"] == "E1" and result.loc[0, "resolved_by"] == "username"
+
+
+def test_an_alias_beats_what_the_account_itself_suggests():
+    aliases = pd.DataFrame({"system": ["github"], "account_id": ["BoLi-gh"], "email": ["bo.li@x.io"]})
+    result = resolve_owners(accounts(("github", "boli-gh", "ana.diaz", None)), ROSTER, aliases)
+    assert result.loc[0, "owner_employee_id"] == "E2" and result.loc[0, "resolved_by"] == "alias"
+
+
+def test_unmatched_and_ambiguous_accounts_stay_visible():
+    result = resolve_owners(accounts(("aws", "ghost", "ghost", None), ("aws", "sam.roe", "sam.roe", None),
+                                     ("okta", "x", None, "nobody@x.io")), ROSTER)
+    assert len(result) == 3
+    assert result["resolved_by"].tolist() == ["unresolved", "ambiguous", "unresolved"]
+    assert result["owner_employee_id"].isna().all()
+
+
+def test_sample_resolution_leaves_only_service_builtin_and_planted_orphans():
+    from evidence_lib.sources.folder import load_folder
+    from tests.conftest import SAMPLE
+
+    evidence = load_folder(SAMPLE)
+    resolved = resolve_owners(evidence.frame("accounts"), evidence.frame("hr_roster"),
+                              evidence.frame("identity_aliases"))
+    unresolved = set(map(tuple, resolved.loc[resolved["resolved_by"] != "email"]
+                         .loc[lambda f: f["resolved_by"].isin(["unresolved", "ambiguous"]), ["system", "account_id"]]
+                         .values))
+    registry = set(map(tuple, evidence.frame("service_accounts")[["system", "account_id"]].values))
+    expected = pd.read_csv(SAMPLE / "expected_exceptions.csv", keep_default_na=False)
+    orphans = set(map(tuple, expected.loc[expected["rule"] == "no_orphan_accounts", ["system", "record_key"]].values))
+    builtin = {("aws-prod", "<root_account>"), ("aws-dev", "<root_account>")}
+    assert unresolved == registry | orphans | builtin

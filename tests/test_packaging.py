@@ -1,0 +1,37 @@
+"""The project's own files agree with each other: pyproject, environment.yml, README, CI."""
+
+import re
+import tomllib
+
+import yaml
+
+from tests.conftest import ROOT
+
+
+def _requirement(text):
+    name, _, bound = re.match(r"([A-Za-z0-9_.-]+)(\[[^\]]*\])?(.*)", text.strip()).groups()
+    return name.lower().replace("_", "-"), bound.replace(" ", "")
+
+
+def test_environment_yml_declares_the_same_packages_and_bounds():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = dict(_requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["test"])
+    conda = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+    declared = dict(_requirement(d) for d in conda if isinstance(d, str) and not d.startswith(("python", "pip")))
+    assert declared == wanted
+    python = next(d for d in conda if isinstance(d, str) and d.startswith("python"))
+    assert python.replace("python", "") == project["requires-python"]
+
+
+def test_readme_first_screen_gives_the_two_commands_and_ci_runs_the_second():
+    first_screen = "\n".join((ROOT / "README.md").read_text().splitlines()[:20])
+    assert "make demo" in first_screen and "make test" in first_screen
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^demo:.*\n(\t.*\n)*\t\$\(BIN\)/evidence check \$\(SAMPLE\)", makefile, re.M)
+    assert re.search(r"^test:.*\n\t\$\(BIN\)/python -m pytest", makefile, re.M)
+
+
+def test_mappings_ship_inside_the_package():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "mappings/*.yaml" in config["tool"]["setuptools"]["package-data"]["evidence_lib.sources"]

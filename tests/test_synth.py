@@ -1,0 +1,90 @@
+"""The generator: deterministic, complete in what it plants, and faithful in what it writes."""
+
+import filecmp
+
+import pandas as pd
+
+from evidence_lib.period import parse_period
+from evidence_lib.synth.company import build_company
+from evidence_lib.synth.writers import write_company
+from tests.conftest import SAMPLE
+
+RULES = {
+    "CC6.1": {"mfa_enabled", "account_id_unique", "no_generic_accounts"},
+    "CC6.2": {"no_orphan_accounts", "no_account_before_hire", "terminated_accounts_disabled",
+              "deprovisioned_within_sla"},
+    "CC6.3": {"account_in_access_review", "revoked_accounts_disabled", "admin_roles_approved",
+              "no_dormant_accounts"},
+    "CC8.1": {"deployment_has_ticket", "approver_independent", "approved_before_deploy",
+              "emergency_retro_approval", "testing_evidence"},
+    "CC1.4": {"background_check_before_hire"},
+    "CC2.2": {"training_within_due_days", "annual_training_current"},
+}
+
+
+def test_committed_sample_is_the_generators_output(tmp_path):
+    """The sample is a golden file: `make sample` writes it, nobody edits it."""
+    write_company(build_company(180, parse_period("2026-Q3"), seed=7), tmp_path)
+    for path in SAMPLE.rglob("*"):
+        if path.is_file() and path.suffix != ".xlsx":  # xlsx zips carry a timestamp
+            assert filecmp.cmp(path, tmp_path / path.relative_to(SAMPLE), shallow=False), path
+    ours = pd.read_excel(SAMPLE / "hr" / "workday_workers.xlsx", sheet_name="Workers", skiprows=1, engine="openpyxl")
+    theirs = pd.read_excel(tmp_path / "hr" / "workday_workers.xlsx", sheet_name="Workers", skiprows=1, engine="openpyxl")
+    pd.testing.assert_frame_equal(ours, theirs)
+
+
+def test_every_rule_has_several_planted_violations():
+    expected = pd.read_csv(SAMPLE / "expected_exceptions.csv", keep_default_na=False)
+    found = expected.groupby("control")["rule"].apply(set).to_dict()
+    assert found == RULES
+    counts = expected.groupby("rule").size()
+    single = {"no_generic_accounts"}  # root in use happens in one AWS account
+    assert (counts.drop(labels=list(single)) >= 2).all(), counts
+    assert not expected.duplicated().any()
+
+
+def test_near_misses_are_never_expected_exceptions():
+    expected = pd.read_csv(SAMPLE / "expected_exceptions.csv", keep_default_na=False)
+    near = pd.read_csv(SAMPLE / "near_misses.csv", keep_default_na=False)
+    assert len(near) >= 15
+    overlap = near.merge(expected, on=["rule", "system", "record_key"])
+    assert overlap.empty, overlap
+
+
+def test_every_planted_record_exists_in_the_loaded_evidence():
+    from evidence_lib.sources.folder import load_folder
+
+    evidence = load_folder(SAMPLE)
+    accounts = set(map(tuple, evidence.frame("accounts")[["system", "account_id"]].values))
+    tickets = set(evidence.frame("change_tickets")["ticket_id"])
+    deploys = set(evidence.frame("deployments")["deploy_id"])
+    people = set(evidence.frame("hr_roster")["employee_id"])
+    for file in ("expected_exceptions.csv", "near_misses.csv"):
+        for row in pd.read_csv(SAMPLE / file, keep_default_na=False).itertuples():
+            if row.system:
+                assert (row.system, row.record_key) in accounts, row
+            elif row.control == "CC8.1":
+                assert row.record_key in tickets | deploys, row
+            else:
+                assert row.record_key in people, row
+
+
+def test_sample_has_the_promised_shape():
+    from evidence_lib.sources.folder import load_folder
+
+    evidence = load_folder(SAMPLE)
+    roster = evidence.frame("hr_roster")
+    period = parse_period("2026-Q3")
+    hired = roster["hire_date"].between(pd.Timestamp(period.start), pd.Timestamp(period.end))
+    left = roster["termination_date"].between(pd.Timestamp(period.start), pd.Timestamp(period.end))
+    assert 150 <= len(roster) <= 250 and hired.sum() >= 10 and left.sum() >= 10
+    assert (roster["worker_type"] == "contractor").sum() >= 5
+    assert evidence.frame("accounts")["system"].nunique() >= 4
+    assert len(evidence.frame("change_tickets")) >= 200 and len(evidence.frame("deployments")) >= 200
+
+
+def test_same_seed_same_company_other_seed_other_company():
+    period = parse_period("2026-Q3")
+    a, b, c = (build_company(150, period, seed=s) for s in (1, 1, 2))
+    assert a.expected == b.expected and [p.email for p in a.people] == [p.email for p in b.people]
+    assert [p.email for p in a.people] != [p.email for p in c.people]
