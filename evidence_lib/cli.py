@@ -10,6 +10,7 @@ import click
 from evidence_lib.errors import EvidenceError, ProblemsError
 
 EXIT_OK, EXIT_EXCEPTIONS, EXIT_ERROR = 0, 1, 2
+PROBLEMS_SHOWN_PER_FILE = 20
 
 
 @click.group()
@@ -42,11 +43,24 @@ def check(folder: Path) -> None:
     problems = evidence.problems
     if problems:
         click.echo(f"\n{len(problems)} problem(s):", err=True)
-        for problem in problems:
-            click.echo(f"  {problem}", err=True)
+        for line in _capped_per_file(problems, PROBLEMS_SHOWN_PER_FILE):
+            click.echo(f"  {line}", err=True)
         sys.exit(EXIT_ERROR)
     rows = int(table["rows_kept"].sum())
     click.echo(f"\n{len(table)} files, {rows} rows loaded, no problems.")
+
+
+def _capped_per_file(problems, shown: int):
+    """Every problem of a file up to `shown`, then how many more: a broken export can have
+    a problem on each of its rows, and the first few tell the analyst what to fix."""
+    counts: dict[str, int] = {}
+    for problem in problems:
+        counts[problem.path] = counts.get(problem.path, 0) + 1
+        if counts[problem.path] <= shown:
+            yield str(problem)
+    for path, count in counts.items():
+        if count > shown:
+            yield f"{path}: ... and {count - shown} more problem(s) in this file"
 
 
 def _fail(exc: EvidenceError) -> None:

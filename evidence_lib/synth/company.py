@@ -239,7 +239,7 @@ class _Builder:
             manager = rng.choice(leads)
             person.manager_id = manager.employee_id if manager is not person else ""
             if person.department in ("Engineering", "IT"):
-                person.github_login = f"{_ascii(person.first)}{_ascii(person.last)[:3]}-{person.employee_id[-3:]}"
+                person.github_login = f"{_ascii(person.first)}{_ascii(person.last)[:3]}-{person.employee_id[1:]}"
 
     # --- baseline: every rule passes ------------------------------------------------------
 
@@ -382,6 +382,7 @@ class _Builder:
     def _baseline_changes(self) -> None:
         rng, p = self.rng, self.period
         engineers = self._active_engineers()
+        by_email = {e.email: e for e in engineers}
         if len(engineers) < 6:
             raise ValueError("the company is too small: it needs at least 6 active engineers")
         days = (p.end - p.start).days
@@ -392,7 +393,7 @@ class _Builder:
             tracker = "jira" if rng.random() < 0.75 else "servicenow"
             change_type = rng.choices(["normal", "standard", "emergency"], [0.6, 0.35, 0.05])[0]
             ticket = self._new_ticket(tracker, when, change_type, engineers)
-            engineer = next(e for e in engineers if e.email == ticket.implementer)
+            engineer = by_email[ticket.implementer]
             self._deploy(ticket, when, "github" if tracker == "jira" else "deploylog", engineer)
             if rng.random() < 0.15:  # a follow-up deploy under the same ticket
                 later = when + timedelta(hours=rng.randint(1, 30))
@@ -407,9 +408,14 @@ class _Builder:
         self.expected.append((control, rule, system, key))
 
     def _find(self, system: str, owner: Person) -> Account:
-        return next(a for a in self.accounts if a.system == system and a.owner == owner.employee_id)
+        return self._owned[(system, owner.employee_id)]
+
+    def _has(self, system: str, owner: Person) -> bool:
+        return (system, owner.employee_id) in self._owned
 
     def plant(self) -> None:
+        # Planting looks accounts up by owner; index them once (the baseline gives one per system).
+        self._owned = {(a.system, a.owner): a for a in self.accounts if a.owner}
         pools = _Pools(self.rng, self.people)
         late = self.people[-1]
         pools.used.add(late.employee_id)
@@ -441,8 +447,7 @@ class _Builder:
         self.near.append(("CC6.1", "mfa_enabled", "okta", suspended.account_id))
 
         # CC6.1 account_id_unique: the same id twice in one system
-        finance = lambda p: existing(p) and any(  # noqa: E731
-            a.system == "billing-db" and a.owner == p.employee_id for a in self.accounts)
+        finance = lambda p: existing(p) and self._has("billing-db", p)  # noqa: E731
         for _ in range(2):
             account = self._find("billing-db", pools.take(finance, "a duplicate account id"))
             twin = Account(**{**account.__dict__})
@@ -531,8 +536,7 @@ class _Builder:
         start = self.period.start
         left = lambda p: p.termination_date is not None and p.termination_date >= start  # noqa: E731
         left_eng = lambda p: left(p) and p.department in ("Engineering", "IT")  # noqa: E731
-        left_finance = lambda p: left(p) and any(  # noqa: E731
-            a.system == "billing-db" and a.owner == p.employee_id for a in self.accounts)
+        left_finance = lambda p: left(p) and self._has("billing-db", p)  # noqa: E731
 
         # CC6.2 terminated_accounts_disabled: still enabled after termination
         person = pools.take(left, "a terminated person with an enabled account")

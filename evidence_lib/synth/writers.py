@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from evidence_lib.synth.company import TRAINING_COURSE, Company
+from evidence_lib.synth.xlsx import write_xlsx
 
 EXPECTED_FILE = "expected_exceptions.csv"
 NEAR_MISS_FILE = "near_misses.csv"
@@ -25,12 +26,22 @@ def _day(value: date | None) -> str:
     return value.isoformat() if value else ""
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def _jira_time(value: datetime | None) -> str:
     # Jira's export: 24/Nov/26 3:15 PM — day first, abbreviated month, 12-hour clock.
     if not value:
         return ""
-    return f"{value.day:02d}/{value.strftime('%b')}/{value.strftime('%y')} {value.hour % 12 or 12}:" \
+    return f"{value.day:02d}/{_MONTHS[value.month - 1]}/{value.year % 100:02d} {value.hour % 12 or 12}:" \
            f"{value.minute:02d} {'AM' if value.hour < 12 else 'PM'}"
+
+
+def _write_json_list(path: Path, records: list[dict]) -> None:
+    # One record a line: readable in a diff, and json's C encoder (indent= would force the slow one).
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("[\n" + ",\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n]\n",
+                    encoding="utf-8")
 
 
 def _write_csv(path: Path, header: list[str], rows, *, encoding="utf-8", bom=False, trailing_blank=0):
@@ -79,25 +90,17 @@ def write_company(company: Company, out: Path) -> list[dict]:
 
 
 def _workday_roster(company: Company, path: Path) -> dict:
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    cover = book.create_sheet("Report Info")
-    cover.append(["All Workers"])
-    cover.append(["Run by", "integration-user"])
-    cover.append(["Run at", _iso(company.exported_at)])
-    sheet = book.create_sheet("Workers")
-    sheet.append([f"All Workers — as of {company.exported_at.date().isoformat()}"])
-    sheet.append(["Employee ID", "Worker", "Primary Work Email", "Worker Type", "Worker Status", "Hire Date",
-                  "Termination Date", "Supervisory Organization", "Business Title", "Manager Employee ID"])
-    for p in company.people:
-        sheet.append([p.employee_id, p.name, p.email, "Contingent Worker" if p.worker_type == "contractor" else
-                      "Regular", {"active": "Active", "leave": "On Leave", "terminated": "Terminated"}[p.status],
-                      datetime.combine(p.hire_date, datetime.min.time()),
-                      datetime.combine(p.termination_date, datetime.min.time()) if p.termination_date else None,
-                      p.department, p.title, p.manager_id or None])
+    info = [["All Workers"], ["Run by", "integration-user"], ["Run at", _iso(company.exported_at)]]
+    header = ["Employee ID", "Worker", "Primary Work Email", "Worker Type", "Worker Status", "Hire Date",
+              "Termination Date", "Supervisory Organization", "Business Title", "Manager Employee ID"]
+    statuses = {"active": "Active", "leave": "On Leave", "terminated": "Terminated"}
+    workers = [[f"All Workers — as of {company.exported_at.date().isoformat()}"], header] + [
+        [p.employee_id, p.name, p.email, "Contingent Worker" if p.worker_type == "contractor" else "Regular",
+         statuses[p.status], p.hire_date, p.termination_date, p.department, p.title, p.manager_id or None]
+        for p in company.people
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
+    write_xlsx(path, {"Report Info": info, "Workers": workers})
     return {"path": str(path), "type": "hr_roster", "format": "workday_workers_xlsx"}
 
 
@@ -164,8 +167,7 @@ def _github_members(accounts, path: Path) -> dict:
          "role": "admin" if a.is_admin else "member", "two_factor_authentication": a.mfa}
         for n, a in enumerate(accounts)
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(members, indent=1), encoding="utf-8")
+    _write_json_list(path, members)
     return {"path": str(path), "type": "accounts", "system": "github", "format": "github_org_members_json"}
 
 
@@ -247,8 +249,7 @@ def _pull_requests(company: Company, path: Path) -> dict:
             "head": {"ref": d.branch}, "base": {"ref": "main", "repo": repo},
             "html_url": f"https://github.example/{d.repository}/pull/{d.number}",
         })
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(pulls, indent=1), encoding="utf-8")
+    _write_json_list(path, pulls)
     return {"path": str(path), "type": "deployments", "format": "github_pull_requests_json"}
 
 
