@@ -1,0 +1,74 @@
+"""The control catalog: expectations/controls.yaml as objects, and the suites beside it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule_id: str
+    control_id: str
+    text: str
+    view: str
+    evidence: tuple[str, ...]
+    show: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Control:
+    control_id: str
+    title: str
+    criterion: str
+    iso27001: tuple[str, ...]
+    notebook: str
+    parameters: tuple[str, ...]
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    suite_file: str
+    key: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    controls: tuple[Control, ...]
+    views: dict[str, View]
+    defaults: dict[str, object]
+    folder: Path
+
+    @property
+    def rules(self) -> list[Rule]:
+        return [rule for control in self.controls for rule in control.rules]
+
+    def control(self, control_id: str) -> Control:
+        return next(c for c in self.controls if c.control_id == control_id)
+
+    def suite_json(self, view: str) -> dict:
+        return json.loads((self.folder / self.views[view].suite_file).read_text(encoding="utf-8"))
+
+
+@cache
+def load_catalog(folder: Path = EXPECTATIONS_DIR) -> Catalog:
+    spec = yaml.safe_load((folder / "controls.yaml").read_text(encoding="utf-8"))
+    controls = []
+    for control_id, c in spec["controls"].items():
+        rules = tuple(
+            Rule(rule_id, control_id, r["text"], r["view"], tuple(r["evidence"]), tuple(r["show"]))
+            for rule_id, r in c["rules"].items()
+        )
+        controls.append(Control(control_id, c["title"], c["criterion"], tuple(c.get("iso27001", ())),
+                                c["notebook"], tuple(c.get("parameters", ())), rules))
+    views = {name: View(name, v["suite"], tuple(v["key"])) for name, v in spec["views"].items()}
+    defaults = {name: p["default"] for name, p in spec["parameters"].items()}
+    return Catalog(tuple(controls), views, defaults, folder)

@@ -1,0 +1,218 @@
+"""Run the GX suites on the views and judge each control: pass, exceptions, or error.
+
+GX runs from an ephemeral context (no gx/ folder, no usage statistics, no progress bars).
+Before trusting GX, each rule's population is counted here: GX passes an empty batch
+vacuously, and an auditor must read "0 people hired in the period", not "pass".
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from evidence_lib.controls import Catalog, Rule, load_catalog
+from evidence_lib.period import Period
+from evidence_lib.sources.folder import EvidenceSet
+from evidence_lib.sources.schemas import SCHEMAS
+from evidence_lib import views as build
+
+PASS, EXCEPTIONS, ERROR = "pass", "exceptions", "error"
+
+
+@dataclass
+class RuleResult:
+    rule: Rule
+    status: str
+    population: int = 0
+    exceptions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reason: str = ""
+
+    @property
+    def exception_count(self) -> int:
+        return len(self.exceptions)
+
+
+@dataclass
+class ControlResult:
+    control_id: str
+    title: str
+    rules: list[RuleResult]
+
+    @property
+    def status(self) -> str:
+        statuses = {r.status for r in self.rules}
+        return ERROR if ERROR in statuses else EXCEPTIONS if EXCEPTIONS in statuses else PASS
+
+
+@dataclass
+class Validation:
+    period: Period
+    as_of: pd.Timestamp
+    parameters: dict
+    controls: list[ControlResult]
+
+    @property
+    def rules(self) -> list[RuleResult]:
+        return [r for c in self.controls for r in c.rules]
+
+    @property
+    def status(self) -> str:
+        statuses = {c.status for c in self.controls}
+        return ERROR if ERROR in statuses else EXCEPTIONS if EXCEPTIONS in statuses else PASS
+
+    def summary(self) -> pd.DataFrame:
+        return pd.DataFrame([
+            {"control": r.rule.control_id, "rule": r.rule.rule_id, "population": r.population,
+             "exceptions": r.exception_count, "status": r.status, "reason": r.reason}
+            for r in self.rules
+        ]).astype({"population": "int64", "exceptions": "int64"})
+
+    def exception_keys(self) -> pd.DataFrame:
+        """control, rule, system, record_key — the shape of expected_exceptions.csv."""
+        rows = []
+        for result in self.rules:
+            for _, row in result.exceptions.iterrows():
+                system = row.get("system", "") if "system" in result.exceptions else ""
+                key = row.get("account_id") if "account_id" in result.exceptions else row.iloc[0]
+                rows.append((result.rule.control_id, result.rule.rule_id, system or "", str(key)))
+        return pd.DataFrame(rows, columns=["control", "rule", "system", "record_key"])
+
+
+def default_as_of(evidence: EvidenceSet, period: Period) -> pd.Timestamp:
+    """When the evidence was exported (the latest declared time), else the day after the period."""
+    declared = [d.exported_at for d in evidence.declaration.files if d.exported_at]
+    if declared:
+        return max(pd.Timestamp(t) for t in declared).tz_convert("UTC") if pd.Timestamp(declared[0]).tzinfo \
+            else max(pd.Timestamp(t, tz="UTC") for t in declared)
+    return pd.Timestamp(period.end, tz="UTC") + pd.Timedelta(days=1)
+
+
+def validate(evidence: EvidenceSet, period: Period, *, as_of: pd.Timestamp | None = None,
+             parameters: dict | None = None, catalog: Catalog | None = None) -> Validation:
+    catalog = catalog or load_catalog()
+    as_of = as_of if as_of is not None else default_as_of(evidence, period)
+    params = {**catalog.defaults, **(parameters or {})}
+    unknown = set(parameters or {}) - set(catalog.defaults)
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {sorted(unknown)}; known: {sorted(catalog.defaults)}")
+
+    missing = _missing_evidence(evidence)
+    frames = {t: evidence.frame(t) for t in SCHEMAS}
+    view_frames = _build_views(frames, period, as_of, params)
+    results: dict[str, RuleResult] = {}
+    runnable: dict[str, list[Rule]] = {}
+    for rule in catalog.rules:
+        gaps = [missing[t] for t in rule.evidence if t in missing]
+        if gaps:
+            results[rule.rule_id] = RuleResult(rule, ERROR, reason="; ".join(gaps))
+        else:
+            runnable.setdefault(rule.view, []).append(rule)
+    for view, rules in runnable.items():
+        frame = view_frames[view]
+        results.update(_judge(view, frame, rules, catalog, params))
+    controls = [ControlResult(c.control_id, c.title, [results[r.rule_id] for r in c.rules]) for c in catalog.controls]
+    return Validation(period, as_of, params, controls)
+
+
+def _missing_evidence(evidence: EvidenceSet) -> dict[str, str]:
+    """Evidence type -> why rules needing it cannot be judged."""
+    reasons = {}
+    for evidence_type in SCHEMAS:
+        failed = evidence.failed(evidence_type)
+        if failed:
+            reasons[evidence_type] = "; ".join(
+                f"{evidence_type} evidence failed to load: {o.problems[0]}" for o in failed)
+        elif not evidence.loaded(evidence_type):
+            reasons[evidence_type] = f"no {evidence_type} evidence is declared in evidence.yaml"
+    return reasons
+
+
+def _build_views(frames: dict[str, pd.DataFrame], period: Period, as_of: pd.Timestamp, params: dict) -> dict:
+    course = str(params["training_course"])
+    return {
+        "accounts": build.account_view(frames["accounts"], frames["hr_roster"], frames["identity_aliases"],
+                                       frames["service_accounts"], frames["access_reviews"],
+                                       period=period, as_of=as_of),
+        "deployments": build.deployment_view(frames["deployments"], frames["change_tickets"], period=period),
+        "changes": build.change_view(frames["deployments"], frames["change_tickets"], period=period),
+        "new_hires": build.new_hire_view(frames["hr_roster"], frames["background_checks"], frames["training"],
+                                         period=period, as_of=as_of, training_course=course),
+        "staff": build.staff_view(frames["hr_roster"], frames["training"], period=period, as_of=as_of,
+                                  training_course=course),
+    }
+
+
+_CONTEXT = None
+
+
+def _batch(view: str, frame: pd.DataFrame):
+    """A GX batch over one frame, from one ephemeral context per process."""
+    global _CONTEXT
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    if _CONTEXT is None:
+        _CONTEXT = gx.get_context(mode="ephemeral")
+        _CONTEXT.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+        _CONTEXT.data_sources.add_pandas("evidence")
+    source = _CONTEXT.data_sources.get("evidence")
+    try:
+        asset = source.get_asset(view)
+    except LookupError:
+        asset = source.add_dataframe_asset(view)
+        asset.add_batch_definition_whole_dataframe("whole")
+    return asset.get_batch_definition("whole").get_batch(batch_parameters={"dataframe": frame})
+
+
+def _judge(view: str, frame: pd.DataFrame, rules: list[Rule], catalog: Catalog, params: dict) -> dict[str, RuleResult]:
+    import great_expectations as gx
+
+    key = list(catalog.views[view].key)
+    wanted = {r.rule_id for r in rules}
+    spec = catalog.suite_json(view)
+    spec["expectations"] = [e for e in spec["expectations"] if e["meta"]["rule_id"] in wanted]
+    populations = {rule_id: _population(frame, spec, rule_id) for rule_id in wanted}
+    results: dict[str, RuleResult] = {}
+    empty = {rule_id for rule_id, n in populations.items() if n == 0}
+    spec["expectations"] = [e for e in spec["expectations"] if e["meta"]["rule_id"] not in empty]
+    by_id = {r.rule_id: r for r in rules}
+    for rule_id in empty:
+        results[rule_id] = RuleResult(by_id[rule_id], ERROR, 0, reason=f"the population is empty: no rows of the "
+                                      f"{view} view fall under this rule; confirm the evidence is complete")
+    if not spec["expectations"]:
+        return results
+    suite = gx.ExpectationSuite(**spec)
+    outcome = _batch(view, frame).validate(
+        suite,
+        expectation_parameters={k: v for k, v in params.items() if not isinstance(v, str)},
+        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": key,
+                       "return_unexpected_index_query": False},
+    )
+    failing: dict[str, set] = {rule_id: set() for rule_id in wanted - empty}
+    for result in outcome.results:
+        rule_id = result.expectation_config.meta["rule_id"]
+        if result.exception_info and result.exception_info.get("raised_exception"):
+            raise RuntimeError(f"GX could not evaluate {rule_id}: {result.exception_info['exception_message']}")
+        for found in result.result.get("unexpected_index_list") or []:
+            failing[rule_id].add(tuple(found[k] for k in key))
+    for rule_id, keys in failing.items():
+        rule = by_id[rule_id]
+        wanted_keys = pd.DataFrame(sorted(keys, key=str), columns=key, dtype=object)
+        rows = frame.astype({k: object for k in key}).merge(wanted_keys, on=key, how="inner")
+        rows = rows.drop_duplicates(subset=key).reset_index(drop=True)[list(rule.show)]
+        results[rule_id] = RuleResult(rule, EXCEPTIONS if keys else PASS, populations[rule_id], rows)
+    return results
+
+
+def _population(frame: pd.DataFrame, spec: dict, rule_id: str) -> int:
+    """Rows under the rule: the union of its expectations' row conditions."""
+    conditions = {e["kwargs"].get("row_condition") for e in spec["expectations"] if e["meta"]["rule_id"] == rule_id}
+    if None in conditions:
+        return len(frame)
+    covered = pd.Series(False, index=frame.index)
+    for condition in conditions:
+        covered |= frame.eval(condition).astype(bool)
+    return int(covered.sum())

@@ -1,0 +1,170 @@
+"""Cross-evidence views: the frames the suites state their rules on.
+
+Pure functions of loaded frames and explicit dates: no I/O, no clock. Each view adds the
+facts a rule needs (whose account is this, how many days from termination to disabling)
+and leaves the judgement — the thresholds and conditions — to the suite. Flags that suites
+filter on are plain booleans and every tested value is explicit, so that nothing an auditor
+should see is hidden behind GX's habit of skipping missing values.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from evidence_lib.identity import resolve_owners
+from evidence_lib.period import Period
+
+TICKET_KEY = re.compile(r"\b([A-Za-z][A-Za-z0-9]+-\d+|CHG\d{7})\b")
+
+
+def _utc_day(values: pd.Series) -> pd.Series:
+    """The calendar day (UTC) of a timestamp column, as a naive midnight timestamp."""
+    return values.dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
+
+
+def _days(later: pd.Series, earlier: pd.Series) -> pd.Series:
+    return (later - earlier).dt.days.astype("Float64")
+
+
+def _period_bounds(period: Period) -> tuple[pd.Timestamp, pd.Timestamp]:
+    start = pd.Timestamp(period.start, tz="UTC")
+    return start, pd.Timestamp(period.end, tz="UTC") + pd.Timedelta(days=1)  # end exclusive
+
+
+def _flag(values: pd.Series) -> pd.Series:
+    return values.fillna(False).astype(bool)
+
+
+def account_view(
+    accounts: pd.DataFrame,
+    roster: pd.DataFrame,
+    aliases: pd.DataFrame,
+    service_accounts: pd.DataFrame,
+    reviews: pd.DataFrame,
+    *,
+    period: Period,
+    as_of: pd.Timestamp,
+) -> pd.DataFrame:
+    """One row per account: its owner's employment on the export date, its review, its use."""
+    frame = resolve_owners(accounts, roster, aliases)
+    people = roster.set_index("employee_id")[["name", "status", "hire_date", "termination_date"]]
+    people = people[~people.index.duplicated()]
+    owners = people.reindex(frame["owner_employee_id"])
+    owners.index = frame.index
+    as_of_day = as_of.tz_convert("UTC").tz_localize(None).normalize()
+    start, end = _period_bounds(period)
+
+    frame["owner_name"] = owners["name"]
+    frame["hire_date"] = owners["hire_date"]
+    frame["termination_date"] = owners["termination_date"]
+    terminated = owners["termination_date"].notna() & (owners["termination_date"] <= as_of_day)
+    status = owners["status"].where(~terminated, "terminated")
+    frame["owner_status"] = status.where(frame["owner_employee_id"].notna(), frame["resolved_by"]).astype(str)
+    frame["has_owner"] = frame["owner_employee_id"].notna()
+    frame["terminated_in_period"] = owners["termination_date"].between(
+        pd.Timestamp(period.start), pd.Timestamp(period.end)).fillna(False).astype(bool)
+
+    registered = set(zip(service_accounts["system"].str.casefold(), service_accounts["account_id"].str.casefold()))
+    keys = list(zip(frame["system"].str.casefold(), frame["account_id"].str.casefold()))
+    frame["is_service"] = [k in registered for k in keys]
+    for column in ("enabled", "builtin", "is_admin"):
+        frame[column] = _flag(frame[column])
+    frame["mfa"] = _flag(frame["mfa_enabled"])
+    frame["local_name"] = frame["account_id"].str.casefold().str.split("@").str[0]
+    frame["used_in_period"] = _flag((frame["last_login_at"] >= start) & (frame["last_login_at"] < end))
+
+    frame["created_known"] = frame["created_at"].notna()
+    frame["created_days_before_hire"] = _days(frame["hire_date"], _utc_day(frame["created_at"]))
+    frame["deprovision_lag_days"] = _days(_utc_day(frame["disabled_at"]), frame["termination_date"])
+
+    last_seen = frame["last_login_at"].fillna(frame["created_at"])
+    frame["days_since_login"] = _days(pd.Series(as_of, index=frame.index), last_seen)
+    tracked = frame.groupby("system")["last_login_at"].transform(lambda s: s.notna().any())
+    frame["login_tracked"] = tracked.astype(bool)
+
+    return _with_review(frame, reviews, period)
+
+
+def _with_review(frame: pd.DataFrame, reviews: pd.DataFrame, period: Period) -> pd.DataFrame:
+    reviews = reviews[reviews["period"].astype(str) == period.label]
+    signed = reviews.groupby("system")["signed_off_at"].max()
+    decisions = reviews.drop_duplicates(["system", "account_id"]).set_index(["system", "account_id"])
+    index = pd.MultiIndex.from_arrays([frame["system"], frame["account_id"]])
+    found = decisions.reindex(index)
+    frame["review_decision"] = found["decision"].fillna("missing").astype(str).values
+    frame["reviewer"] = found["reviewer"].values
+    frame["review_signed_off_at"] = frame["system"].map(signed)
+    reviewed = frame["system"].isin(set(reviews["system"]))
+    existed = frame["created_at"].isna() | (frame["created_at"] <= frame["review_signed_off_at"])
+    frame["in_review_scope"] = _flag(reviewed & frame["enabled"] & existed)
+    return frame
+
+
+def deployment_view(deployments: pd.DataFrame, tickets: pd.DataFrame, *, period: Period) -> pd.DataFrame:
+    """The period's production deployments, each with the first ticket key it names that exists."""
+    start, end = _period_bounds(period)
+    frame = deployments[(deployments["deployed_at"] >= start) & (deployments["deployed_at"] < end)].copy()
+    known = set(tickets["ticket_id"].str.upper())
+    keys = frame["ticket_ref"].fillna("").str.findall(TICKET_KEY)
+    frame["ticket_id"] = [next((k.upper() for k in found if k.upper() in known), "") for found in keys]
+    frame["ticket_found"] = frame["ticket_id"] != ""
+    return frame.reset_index(drop=True)
+
+
+def change_view(deployments: pd.DataFrame, tickets: pd.DataFrame, *, period: Period) -> pd.DataFrame:
+    """Every ticket deployed in the period, with its first deployment and its approval timing."""
+    linked = deployment_view(deployments, tickets, period=period)
+    linked = linked[linked["ticket_found"]]
+    first = linked.groupby("ticket_id").agg(first_deployed_at=("deployed_at", "min"),
+                                            deployments=("deploy_id", "count"))
+    frame = tickets.assign(ticket_id=tickets["ticket_id"].str.upper()).merge(
+        first, left_on="ticket_id", right_index=True, how="inner")
+    approver = frame["approver"].fillna("")
+    frame["approver_independent"] = (approver != "") & (approver != frame["author"].fillna("")) & \
+        (approver != frame["implementer"].fillna(""))
+    lag = frame["approved_at"] - frame["first_deployed_at"]
+    frame["approval_after_deploy_days"] = (lag.dt.total_seconds() / 86400).astype("Float64")
+    frame["testing_evidence"] = frame["testing_evidence"].where(frame["testing_evidence"].fillna("").str.strip() != "")
+    return frame.reset_index(drop=True)
+
+
+def _course_completions(training: pd.DataFrame, course: str) -> pd.DataFrame:
+    return training[training["course"].str.strip().str.casefold() == course.strip().casefold()]
+
+
+def new_hire_view(roster: pd.DataFrame, checks: pd.DataFrame, training: pd.DataFrame, *, period: Period,
+                  as_of: pd.Timestamp, training_course: str) -> pd.DataFrame:
+    """Everyone hired in the period, with their screening and first training.
+
+    `training_days_after_hire` is the days from hire to the first completion or, for someone
+    not yet trained, the days elapsed so far: not trained and past due reads as late, not
+    trained and not yet due reads as on time.
+    """
+    hired = roster[roster["hire_date"].between(pd.Timestamp(period.start), pd.Timestamp(period.end))]
+    frame = hired[["employee_id", "name", "worker_type", "hire_date"]].copy()
+    check = checks.drop_duplicates("employee_id").set_index("employee_id").reindex(frame["employee_id"])
+    frame["check_status"] = check["status"].fillna("missing").astype(str).values
+    frame["check_completed_at"] = check["completed_at"].values
+    frame["check_days_after_hire"] = _days(frame["check_completed_at"], frame["hire_date"])
+    first = _course_completions(training, training_course).groupby("employee_id")["completed_at"].min()
+    frame["training_completed_at"] = frame["employee_id"].map(first)
+    as_of_day = as_of.tz_convert("UTC").tz_localize(None).normalize()
+    done = _days(_utc_day(frame["training_completed_at"]), frame["hire_date"])
+    elapsed = _days(pd.Series(as_of_day, index=frame.index), frame["hire_date"])
+    frame["training_days_after_hire"] = done.fillna(elapsed)
+    return frame.reset_index(drop=True)
+
+
+def staff_view(roster: pd.DataFrame, training: pd.DataFrame, *, period: Period, as_of: pd.Timestamp,
+               training_course: str) -> pd.DataFrame:
+    """Everyone active on the export date who was hired before the period, with their last training."""
+    as_of_day = as_of.tz_convert("UTC").tz_localize(None).normalize()
+    gone = roster["termination_date"].notna() & (roster["termination_date"] <= as_of_day)
+    active = roster[(roster["status"] == "active") & ~gone & (roster["hire_date"] < pd.Timestamp(period.start))]
+    frame = active[["employee_id", "name", "hire_date"]].copy()
+    last = _course_completions(training, training_course).groupby("employee_id")["completed_at"].max()
+    frame["last_training_at"] = frame["employee_id"].map(last)
+    frame["days_since_training"] = _days(pd.Series(as_of_day, index=frame.index), _utc_day(frame["last_training_at"]))
+    return frame.reset_index(drop=True)
