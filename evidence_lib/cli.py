@@ -21,14 +21,22 @@ def main() -> None:
 
 @main.command()
 @click.argument("folder", type=click.Path(path_type=Path))
-def check(folder: Path) -> None:
+@click.option("--period", help="Also test the controls for this period: a quarter (2026-Q3) or a month (2026-08).")
+@click.option("--as-of", help="The date the evidence describes (default: the declared export time).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Override a control parameter, e.g. --param deprovision_sla_days=3 (repeatable).")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the full results to this file.")
+def check(folder: Path, period: str | None, as_of: str | None, params: tuple[str, ...], json_path: Path | None) -> None:
     """Load every export declared in FOLDER/evidence.yaml and report what was read.
 
     Prints one line per file (type, system, format, rows read and kept, sha256, problems),
-    then every problem with its file, row and column. Exits 0 when all evidence loaded,
-    2 when anything is missing, unreadable, undeclared or of the wrong shape.
+    then every problem with its file, row and column. With --period, also runs the control
+    suites and prints one line per rule (control, rule, population, exceptions, status).
 
-    Example: evidence check data/samples/2026-Q3
+    Exit codes: 0 all evidence loaded (and every control passed), 1 exceptions found,
+    2 errors (evidence missing, unreadable, undeclared or of the wrong shape).
+
+    Example: evidence check data/samples/2026-Q3 --period 2026-Q3 --json results.json
     """
     from evidence_lib.inventory import format_table, inventory
     from evidence_lib.sources.folder import load_folder
@@ -45,9 +53,50 @@ def check(folder: Path) -> None:
         click.echo(f"\n{len(problems)} problem(s):", err=True)
         for line in _capped_per_file(problems, PROBLEMS_SHOWN_PER_FILE):
             click.echo(f"  {line}", err=True)
-        sys.exit(EXIT_ERROR)
-    rows = int(table["rows_kept"].sum())
-    click.echo(f"\n{len(table)} files, {rows} rows loaded, no problems.")
+    else:
+        click.echo(f"\n{len(table)} files, {int(table['rows_kept'].sum())} rows loaded, no problems.")
+    code = EXIT_ERROR if problems else EXIT_OK
+    if period:
+        code = max(code, _check_controls(evidence, period, as_of, params, json_path))
+    sys.exit(code)
+
+
+def _check_controls(evidence, period_text, as_of, params, json_path) -> int:
+    import pandas as pd
+
+    from evidence_lib.inventory import format_table
+    from evidence_lib.package import write_json_atomically
+    from evidence_lib.period import parse_period
+    from evidence_lib.validate import ERROR, EXCEPTIONS, validate
+
+    try:
+        period = parse_period(period_text)
+        overrides = dict(_parse_param(p) for p in params)
+        validation = validate(evidence, period, as_of=pd.Timestamp(as_of, tz="UTC") if as_of else None,
+                              parameters=overrides)
+    except (EvidenceError, ValueError) as exc:
+        _fail(exc if isinstance(exc, EvidenceError) else EvidenceError(str(exc)))
+    summary = validation.summary()
+    click.echo(f"\nControls for {period.label} (as of {validation.as_of:%Y-%m-%d %H:%M} UTC):")
+    click.echo(format_table(summary, widths={"reason": 70}))
+    counts = summary["status"].value_counts()
+    click.echo(f"\n{len(summary)} rules: {counts.get('pass', 0)} pass, {counts.get(EXCEPTIONS, 0)} with "
+               f"{int(summary['exceptions'].sum())} exception(s), {counts.get(ERROR, 0)} error(s).")
+    if json_path:
+        write_json_atomically(json_path, {"inventory": [o.loaded.provenance.as_dict() for o in evidence.outcomes
+                                                        if o.loaded], **validation.as_dict()})
+        click.echo(f"results written to {json_path}")
+    return {ERROR: EXIT_ERROR, EXCEPTIONS: EXIT_EXCEPTIONS}.get(validation.status, EXIT_OK)
+
+
+def _parse_param(text: str) -> tuple[str, object]:
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise EvidenceError(f"--param {text!r}: write NAME=VALUE, e.g. deprovision_sla_days=3")
+    try:
+        return name.strip(), int(value)
+    except ValueError:
+        return name.strip(), value
 
 
 def _capped_per_file(problems, shown: int):

@@ -33,6 +33,11 @@ def _period_bounds(period: Period) -> tuple[pd.Timestamp, pd.Timestamp]:
     return start, pd.Timestamp(period.end, tz="UTC") + pd.Timedelta(days=1)  # end exclusive
 
 
+def _lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
+    """table[key] for each key, keeping the table's dtype even when the table is empty."""
+    return pd.Series(table.reindex(keys.values).array, index=keys.index)
+
+
 def _flag(values: pd.Series) -> pd.Series:
     return values.fillna(False).astype(bool)
 
@@ -95,7 +100,7 @@ def _with_review(frame: pd.DataFrame, reviews: pd.DataFrame, period: Period) -> 
     found = decisions.reindex(index)
     frame["review_decision"] = found["decision"].fillna("missing").astype(str).values
     frame["reviewer"] = found["reviewer"].values
-    frame["review_signed_off_at"] = frame["system"].map(signed)
+    frame["review_signed_off_at"] = _lookup(frame["system"], signed)
     reviewed = frame["system"].isin(set(reviews["system"]))
     existed = frame["created_at"].isna() | (frame["created_at"] <= frame["review_signed_off_at"])
     frame["in_review_scope"] = _flag(reviewed & frame["enabled"] & existed)
@@ -149,7 +154,7 @@ def new_hire_view(roster: pd.DataFrame, checks: pd.DataFrame, training: pd.DataF
     frame["check_completed_at"] = check["completed_at"].values
     frame["check_days_after_hire"] = _days(frame["check_completed_at"], frame["hire_date"])
     first = _course_completions(training, training_course).groupby("employee_id")["completed_at"].min()
-    frame["training_completed_at"] = frame["employee_id"].map(first)
+    frame["training_completed_at"] = _lookup(frame["employee_id"], first)
     as_of_day = as_of.tz_convert("UTC").tz_localize(None).normalize()
     done = _days(_utc_day(frame["training_completed_at"]), frame["hire_date"])
     elapsed = _days(pd.Series(as_of_day, index=frame.index), frame["hire_date"])
@@ -165,6 +170,6 @@ def staff_view(roster: pd.DataFrame, training: pd.DataFrame, *, period: Period, 
     active = roster[(roster["status"] == "active") & ~gone & (roster["hire_date"] < pd.Timestamp(period.start))]
     frame = active[["employee_id", "name", "hire_date"]].copy()
     last = _course_completions(training, training_course).groupby("employee_id")["completed_at"].max()
-    frame["last_training_at"] = frame["employee_id"].map(last)
+    frame["last_training_at"] = _lookup(frame["employee_id"], last)
     frame["days_since_training"] = _days(pd.Series(as_of_day, index=frame.index), _utc_day(frame["last_training_at"]))
     return frame.reset_index(drop=True)

@@ -27,7 +27,7 @@ import yaml
 
 from evidence_lib.errors import DeclarationError, EvidenceError, Problem, ProblemsError, located
 from evidence_lib.sources.load import BAD_ROW_POLICIES, LoadedEvidence, load_file
-from evidence_lib.sources.mapping import load_mapping, resolve_mapping
+from evidence_lib.sources.mapping import empty_frame, load_mapping, resolve_mapping
 from evidence_lib.sources.schemas import SCHEMAS
 
 DECLARATION = "evidence.yaml"
@@ -95,8 +95,7 @@ class EvidenceSet:
         """All files of one type as one frame (accounts: one file per system)."""
         frames = [e.frame.reset_index() for e in self.loaded(evidence_type)]
         if not frames:
-            schema = SCHEMAS[evidence_type]
-            return pd.DataFrame(columns=["source_row", *schema.names])
+            return empty_frame(SCHEMAS[evidence_type]).reset_index()
         return pd.concat(frames, ignore_index=True)
 
 

@@ -381,6 +381,12 @@ def _cell_problems(path, rule, column, frame, headers, bad: pd.Series) -> list[P
     ]
 
 
+def empty_frame(schema: Schema) -> pd.DataFrame:
+    """A frame with no rows and the schema's typed columns, for evidence that did not load."""
+    index = pd.RangeIndex(0, name="source_row")
+    return pd.DataFrame({c.name: _empty(c, index) for c in schema.columns}, index=index)
+
+
 def _empty(column: Column, index) -> pd.Series:
     dtype = {"bool": "boolean", "date": "datetime64[us]", "datetime": "datetime64[us, UTC]"}.get(column.kind, "str")
     if column.unmapped is not None:

@@ -1,0 +1,49 @@
+"""The suites are plain GX 1.x JSON, and every expectation is tied to the control catalog."""
+
+import json
+
+import great_expectations as gx
+import pytest
+
+from evidence_lib.controls import EXPECTATIONS_DIR, load_catalog
+
+CATALOG = load_catalog()
+SUITES = sorted(EXPECTATIONS_DIR.glob("*.json"))
+
+
+@pytest.mark.parametrize("path", SUITES, ids=lambda p: p.name)
+def test_every_suite_opens_in_gx_as_is(path):
+    spec = json.loads(path.read_text())
+    suite = gx.ExpectationSuite(**spec)
+    assert suite.name == path.stem and len(suite.expectations) == len(spec["expectations"]) > 0
+
+
+@pytest.mark.parametrize("path", SUITES, ids=lambda p: p.name)
+def test_every_expectation_names_its_controls_rule_and_severity(path):
+    rules = {r.rule_id: r for r in CATALOG.rules}
+    for expectation in json.loads(path.read_text())["expectations"]:
+        meta = expectation["meta"]
+        assert meta["rule_id"] in rules, meta
+        rule = rules[meta["rule_id"]]
+        assert rule.control_id in meta["controls"] and meta["rule"] == rule.text
+        assert meta["severity"] in {"high", "medium", "low"}
+        assert CATALOG.views[rule.view].suite_file == path.name
+
+
+def test_every_rule_in_the_catalog_has_an_expectation():
+    covered = {e["meta"]["rule_id"] for view in CATALOG.views for e in CATALOG.suite_json(view)["expectations"]}
+    assert {r.rule_id for r in CATALOG.rules} == covered
+
+
+def test_catalog_covers_the_design_controls_with_at_least_14_rules():
+    assert {c.control_id for c in CATALOG.controls} == {"CC1.4", "CC2.2", "CC6.1", "CC6.2", "CC6.3", "CC8.1"}
+    assert len(CATALOG.rules) >= 14
+    for control in CATALOG.controls:
+        assert control.title and control.criterion and control.notebook.endswith(".ipynb")
+
+
+def test_thresholds_reach_gx_as_suite_parameters():
+    parameters = {json.dumps(e["kwargs"]) for v in CATALOG.views for e in CATALOG.suite_json(v)["expectations"]}
+    for name in ("deprovision_sla_days", "dormant_days", "emergency_review_days", "training_due_days",
+                 "training_refresh_days"):
+        assert any(f'{{"$PARAMETER": "{name}"}}' in p for p in parameters), name

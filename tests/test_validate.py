@@ -1,0 +1,127 @@
+"""Validation of the sample company: exactly the planted exceptions, and errors where evidence fails."""
+
+import json
+
+import pandas as pd
+import pytest
+import yaml
+
+from evidence_lib.controls import load_catalog
+from evidence_lib.period import parse_period
+from evidence_lib.sources.folder import load_folder
+from evidence_lib.validate import validate
+from tests.conftest import SAMPLE
+
+PERIOD = parse_period("2026-Q3")
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return validate(load_folder(SAMPLE), PERIOD)
+
+
+def _keys(frame):
+    return set(map(tuple, frame.astype(str).values))
+
+
+def test_exceptions_are_exactly_the_planted_ones(baseline):
+    expected = pd.read_csv(SAMPLE / "expected_exceptions.csv", keep_default_na=False, dtype=str)
+    found = baseline.exception_keys()
+    assert _keys(found) == _keys(expected)  # no planted violation missed, none invented
+    near = pd.read_csv(SAMPLE / "near_misses.csv", keep_default_na=False, dtype=str)
+    assert not (_keys(near) & _keys(found))
+
+
+def test_every_rule_reports_a_population_and_the_rows_an_auditor_needs(baseline):
+    for result in baseline.rules:
+        assert result.population > 0 and result.status == "exceptions"
+        assert list(result.exceptions.columns) == list(result.rule.show)
+    late = next(r for r in baseline.rules if r.rule.rule_id == "deprovisioned_within_sla").exceptions
+    assert sorted(late["deprovision_lag_days"].astype(int)) == [3, 4, 5, 12]
+
+
+def test_a_longer_deprovisioning_sla_clears_the_shorter_lags(baseline):
+    relaxed = validate(load_folder(SAMPLE), PERIOD, parameters={"deprovision_sla_days": 4})
+    before = next(r for r in baseline.rules if r.rule.rule_id == "deprovisioned_within_sla").exceptions
+    after = next(r for r in relaxed.rules if r.rule.rule_id == "deprovisioned_within_sla").exceptions
+    assert set(after["account_id"]) == set(before.loc[before["deprovision_lag_days"] > 4, "account_id"])
+    assert len(after) == 2
+
+
+def test_a_stricter_sla_catches_the_boundary_case():
+    strict = validate(load_folder(SAMPLE), PERIOD, parameters={"deprovision_sla_days": 0})
+    late = next(r for r in strict.rules if r.rule.rule_id == "deprovisioned_within_sla").exceptions
+    near = pd.read_csv(SAMPLE / "near_misses.csv", keep_default_na=False)
+    boundary = near.loc[near["rule"] == "deprovisioned_within_sla", "record_key"].item()
+    assert boundary in set(late["account_id"]) and (late["deprovision_lag_days"] >= 1).all()
+
+
+def test_dormancy_threshold_is_a_parameter():
+    relaxed = validate(load_folder(SAMPLE), PERIOD, parameters={"dormant_days": 180})
+    dormant = next(r for r in relaxed.rules if r.rule.rule_id == "no_dormant_accounts").exceptions
+    assert len(dormant) == 2 and (dormant["days_since_login"] > 180).all()
+
+
+def test_unknown_parameter_is_refused():
+    with pytest.raises(ValueError, match="unknown parameter"):
+        validate(load_folder(SAMPLE), PERIOD, parameters={"deprovision_days": 3})
+
+
+def _declared_files():
+    return [(f["path"], f["type"]) for f in yaml.safe_load((SAMPLE / "evidence.yaml").read_text())["files"]]
+
+
+@pytest.mark.parametrize("how", ["delete", "empty"])
+@pytest.mark.parametrize("path, evidence_type", _declared_files(), ids=[p for p, _ in _declared_files()])
+def test_failed_evidence_errors_exactly_the_rules_that_need_it(baseline, sample_copy, path, evidence_type, how):
+    target = sample_copy / path
+    target.unlink() if how == "delete" else target.write_bytes(b"")
+    broken = validate(load_folder(sample_copy), PERIOD)
+    needs = {r.rule_id for r in load_catalog().rules if evidence_type in r.evidence}
+    assert needs, evidence_type
+    before = {r.rule.rule_id: r for r in baseline.rules}
+    for result in broken.rules:
+        if result.rule.rule_id in needs:
+            assert result.status == "error", result.rule.rule_id
+            assert f"{evidence_type} evidence failed to load" in result.reason and path in result.reason
+        else:
+            assert (result.status, result.exception_count) == (before[result.rule.rule_id].status,
+                                                                before[result.rule.rule_id].exception_count)
+
+
+def test_undeclared_evidence_type_is_an_error_not_a_pass(sample_copy):
+    spec = yaml.safe_load((sample_copy / "evidence.yaml").read_text())
+    spec["files"] = [f for f in spec["files"] if f["type"] != "background_checks"]
+    spec["ignore"].append("people/screening_results.csv")
+    (sample_copy / "evidence.yaml").write_text(yaml.safe_dump(spec))
+    result = next(r for r in validate(load_folder(sample_copy), PERIOD).rules
+                  if r.rule.rule_id == "background_check_before_hire")
+    assert result.status == "error" and "no background_checks evidence is declared" in result.reason
+
+
+def test_an_empty_population_is_an_error_that_says_so():
+    early = validate(load_folder(SAMPLE), parse_period("2019-Q1"))
+    by_rule = {r.rule.rule_id: r for r in early.rules}
+    for rule in ("deployment_has_ticket", "deprovisioned_within_sla", "emergency_retro_approval"):
+        assert by_rule[rule].status == "error" and by_rule[rule].population == 0
+        assert "the population is empty" in by_rule[rule].reason
+    assert early.status == "error"
+
+
+def test_cli_prints_the_control_table_and_writes_json(run_cli, tmp_path):
+    out = tmp_path / "results.json"
+    result = run_cli("check", SAMPLE, "--period", "2026-Q3", "--json", out, "--param", "dormant_days=180")
+    assert result.exit_code == 1, result.output  # the sample has exceptions
+    assert "CC6.3    no_dormant_accounts" in result.output
+    assert "19 rules: 0 pass, 19 with 61 exception(s), 0 error(s)." in result.output
+    document = json.loads(out.read_text())
+    assert document["parameters"]["dormant_days"] == 180 and len(document["inventory"]) == 15
+    rule = next(r for c in document["controls"] for r in c["rules"] if r["rule"] == "mfa_enabled")
+    assert rule["exception_count"] == 7 and {"system", "account_id"} <= set(rule["exceptions"][0])
+
+
+def test_cli_exit_code_2_when_evidence_fails(run_cli, sample_copy):
+    (sample_copy / "people" / "lms_completions.csv").unlink()
+    result = run_cli("check", sample_copy, "--period", "2026-Q3")
+    assert result.exit_code == 2
+    assert "training_within_due_days" in result.output and "error" in result.output
