@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -21,7 +22,7 @@ from evidence_lib.sources.schemas import SCHEMAS
 from evidence_lib import views as build
 
 PASS, EXCEPTIONS, ERROR = "pass", "exceptions", "error"
-STRING_CONDITION_DEPRECATION = r"(Passing a string to the row_condition|The condition_parser parameter) is deprecated"
+STRING_CONDITION_DEPRECATION = r"(Passing a string to the row_condition parameter|The condition_parser parameter) is deprecated"
 
 
 @dataclass
@@ -132,7 +133,7 @@ def validate(evidence: EvidenceSet, period: Period, *, as_of: pd.Timestamp | Non
             runnable.setdefault(rule.view, []).append(rule)
     for view, rules in runnable.items():
         frame = view_frames[view]
-        results.update(_judge(view, frame, rules, catalog, params))
+        results.update(judge_view(view, frame, rules, catalog, params))
     controls = [ControlResult(c.control_id, c.title, [results[r.rule_id] for r in c.rules]) for c in catalog.controls]
     return Validation(period, as_of, params, controls)
 
@@ -188,10 +189,11 @@ def _batch(view: str, frame: pd.DataFrame):
     return asset.get_batch_definition("whole").get_batch(batch_parameters={"dataframe": frame})
 
 
-def _judge(view: str, frame: pd.DataFrame, rules: list[Rule], catalog: Catalog, params: dict) -> dict[str, RuleResult]:
+def judge_view(view: str, frame: pd.DataFrame, rules: list[Rule], catalog: Catalog, params: dict) -> dict[str, RuleResult]:
     import great_expectations as gx
 
     key = list(catalog.views[view].key)
+    frame = full = frame.reset_index(drop=True)  # unique labels: GX names failing rows by them
     wanted = {r.rule_id for r in rules}
     spec = catalog.suite_json(view)
     spec["expectations"] = [e for e in spec["expectations"] if e["meta"]["rule_id"] in wanted]
@@ -205,31 +207,52 @@ def _judge(view: str, frame: pd.DataFrame, rules: list[Rule], catalog: Catalog, 
                                       f"{view} view fall under this rule; confirm the evidence is complete")
     if not spec["expectations"]:
         return results
+    failing: dict[str, set] = {rule_id: set() for rule_id in wanted - empty}
     with warnings.catch_warnings():
         # String row conditions are deprecated for GX 2.0; the suites stay plain JSON that GX 1.x
         # (pinned <2 in pyproject) loads as-is, and the warning would repeat once per expectation.
         warnings.filterwarnings("ignore", message=STRING_CONDITION_DEPRECATION, category=DeprecationWarning)
-        suite = gx.ExpectationSuite(**spec)
-        outcome = _batch(view, frame).validate(
-            suite,
-            expectation_parameters={k: v for k, v in params.items() if not isinstance(v, str)},
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": key,
-                           "return_unexpected_index_query": False},
-        )
-        failing: dict[str, set] = {rule_id: set() for rule_id in wanted - empty}
-        for result in outcome.results:
-            rule_id = result.expectation_config.meta["rule_id"]
-            if result.exception_info and result.exception_info.get("raised_exception"):
-                raise RuntimeError(f"GX could not evaluate {rule_id}: {result.exception_info['exception_message']}")
-            for found in result.result.get("unexpected_index_list") or []:
-                failing[rule_id].add(tuple(found[k] for k in key))
-    for rule_id, keys in failing.items():
+        # GX re-applies a row condition (a full copy of the frame it holds) for every metric it
+        # computes, so each group of expectations sharing a condition gets only its own columns.
+        for group in _by_condition(spec):
+            suite = gx.ExpectationSuite(**group)
+            outcome = _batch(view, frame[_columns_used(group, frame)]).validate(
+                suite,
+                expectation_parameters={k: v for k, v in params.items() if not isinstance(v, str)},
+                # GX reports failing rows by the frame's index labels (unique here), which it
+                # collects vectorised; asking it for key columns costs a Python lookup per failing
+                # row. The labels are turned back into the view's keys below.
+                result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False},
+            )
+            for result in outcome.results:
+                rule_id = result.expectation_config.meta["rule_id"]
+                if result.exception_info and result.exception_info.get("raised_exception"):
+                    raise RuntimeError(f"GX could not evaluate {rule_id}: "
+                                       f"{result.exception_info['exception_message']}")
+                failing[rule_id].update(result.result.get("unexpected_index_list") or [])
+    for rule_id, labels in failing.items():
         rule = by_id[rule_id]
-        wanted_keys = pd.DataFrame(sorted(keys, key=str), columns=key, dtype=object)
-        rows = frame.astype({k: object for k in key}).merge(wanted_keys, on=key, how="inner")
-        rows = rows.drop_duplicates(subset=key).reset_index(drop=True)[list(rule.show)]
-        results[rule_id] = RuleResult(rule, EXCEPTIONS if keys else PASS, populations[rule_id], rows)
+        rows = full.loc[sorted(labels)].drop_duplicates(subset=key).reset_index(drop=True)[list(rule.show)]
+        results[rule_id] = RuleResult(rule, EXCEPTIONS if labels else PASS, populations[rule_id], rows)
     return results
+
+
+def _by_condition(spec: dict) -> list[dict]:
+    """The suite split into suites whose expectations share one row condition."""
+    groups: dict[str, list] = {}
+    for expectation in spec["expectations"]:
+        groups.setdefault(expectation["kwargs"].get("row_condition") or "", []).append(expectation)
+    return [{**spec, "name": f"{spec['name']}:{n}", "expectations": e} for n, e in enumerate(groups.values())]
+
+
+def _columns_used(spec: dict, frame: pd.DataFrame) -> list[str]:
+    """Every column an expectation tests or filters on: GX copies what it is handed, per metric."""
+    used = set()
+    for expectation in spec["expectations"]:
+        kwargs = expectation["kwargs"]
+        used |= {kwargs["column"]} if "column" in kwargs else set(kwargs.get("column_list", ()))
+        used |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", kwargs.get("row_condition") or "")) & set(frame.columns)
+    return [c for c in frame.columns if c in used]
 
 
 def _population(frame: pd.DataFrame, spec: dict, rule_id: str) -> int:

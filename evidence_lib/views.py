@@ -25,7 +25,9 @@ def _utc_day(values: pd.Series) -> pd.Series:
 
 
 def _days(later: pd.Series, earlier: pd.Series) -> pd.Series:
-    return (later - earlier).dt.days.astype("Float64")
+    # Plain float64 (NaN = unknown): GX's pandas `between` is vectorised only for numpy
+    # int/float columns and falls back to a Python call per value for nullable Float64.
+    return (later - earlier).dt.days.astype("float64")
 
 
 def _period_bounds(period: Period) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -130,7 +132,7 @@ def change_view(deployments: pd.DataFrame, tickets: pd.DataFrame, *, period: Per
     frame["approver_independent"] = (approver != "") & (approver != frame["author"].fillna("")) & \
         (approver != frame["implementer"].fillna(""))
     lag = frame["approved_at"] - frame["first_deployed_at"]
-    frame["approval_after_deploy_days"] = (lag.dt.total_seconds() / 86400).astype("Float64")
+    frame["approval_after_deploy_days"] = (lag.dt.total_seconds() / 86400).astype("float64")
     frame["testing_evidence"] = frame["testing_evidence"].where(frame["testing_evidence"].fillna("").str.strip() != "")
     return frame.reset_index(drop=True)
 
