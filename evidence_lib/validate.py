@@ -212,11 +212,14 @@ def judge_view(view: str, frame: pd.DataFrame, rules: list[Rule], catalog: Catal
         # String row conditions are deprecated for GX 2.0; the suites stay plain JSON that GX 1.x
         # (pinned <2 in pyproject) loads as-is, and the warning would repeat once per expectation.
         warnings.filterwarnings("ignore", message=STRING_CONDITION_DEPRECATION, category=DeprecationWarning)
-        # GX re-applies a row condition (a full copy of the frame it holds) for every metric it
-        # computes, so each group of expectations sharing a condition gets only its own columns.
-        for group in _by_condition(spec):
+        # GX's pandas engine applies a row condition as DataFrame.query — a full copy of the
+        # frame — once for every metric it computes. Each group of expectations sharing a
+        # condition is handed its rows already filtered by that same query, once, and only
+        # the columns it tests; the suite JSON keeps the condition as the statement of the rule.
+        for condition, group in _by_condition(spec):
+            rows = frame if not condition else frame[_mask(frame, condition)]
             suite = gx.ExpectationSuite(**group)
-            outcome = _batch(view, frame[_columns_used(group, frame)]).validate(
+            outcome = _batch(view, rows[_columns_used(group, frame)]).validate(
                 suite,
                 expectation_parameters={k: v for k, v in params.items() if not isinstance(v, str)},
                 # GX reports failing rows by the frame's index labels (unique here), which it
@@ -237,12 +240,21 @@ def judge_view(view: str, frame: pd.DataFrame, rules: list[Rule], catalog: Catal
     return results
 
 
-def _by_condition(spec: dict) -> list[dict]:
-    """The suite split into suites whose expectations share one row condition."""
+def _by_condition(spec: dict) -> list[tuple[str, dict]]:
+    """The suite split by row condition: (condition, a suite of its expectations without it)."""
     groups: dict[str, list] = {}
     for expectation in spec["expectations"]:
-        groups.setdefault(expectation["kwargs"].get("row_condition") or "", []).append(expectation)
-    return [{**spec, "name": f"{spec['name']}:{n}", "expectations": e} for n, e in enumerate(groups.values())]
+        kwargs = dict(expectation["kwargs"])
+        condition = kwargs.pop("row_condition", None) or ""
+        kwargs.pop("condition_parser", None)
+        groups.setdefault(condition, []).append({**expectation, "kwargs": kwargs})
+    return [(condition, {**spec, "name": f"{spec['name']}:{n}", "expectations": expectations})
+            for n, (condition, expectations) in enumerate(groups.items())]
+
+
+def _mask(frame: pd.DataFrame, condition: str) -> pd.Series:
+    """The rows a pandas row condition selects, evaluated as GX's pandas engine does (query)."""
+    return frame.eval(condition).astype(bool)
 
 
 def _columns_used(spec: dict, frame: pd.DataFrame) -> list[str]:
@@ -262,5 +274,5 @@ def _population(frame: pd.DataFrame, spec: dict, rule_id: str) -> int:
         return len(frame)
     covered = pd.Series(False, index=frame.index)
     for condition in conditions:
-        covered |= frame.eval(condition).astype(bool)
+        covered |= _mask(frame, condition)
     return int(covered.sum())
