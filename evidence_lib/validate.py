@@ -104,10 +104,9 @@ class Validation:
 
 def default_as_of(evidence: EvidenceSet, period: Period) -> pd.Timestamp:
     """When the evidence was exported (the latest declared time), else the day after the period."""
-    declared = [d.exported_at for d in evidence.declaration.files if d.exported_at]
+    declared = [pd.Timestamp(d.exported_at) for d in evidence.declaration.files if d.exported_at]
     if declared:
-        return max(pd.Timestamp(t) for t in declared).tz_convert("UTC") if pd.Timestamp(declared[0]).tzinfo \
-            else max(pd.Timestamp(t, tz="UTC") for t in declared)
+        return max(t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC") for t in declared)
     return pd.Timestamp(period.end, tz="UTC") + pd.Timedelta(days=1)
 
 

@@ -43,6 +43,13 @@ def _declare(folder, spec):
     (folder / "evidence.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
 
 
+def _redeclare(folder, index, **changes):
+    """Change one file's entry in the folder's evidence.yaml."""
+    spec = _declaration(folder)
+    spec["files"][index].update(changes)
+    _declare(folder, spec)
+
+
 def _rewrite(path, transform, encoding="utf-8"):
     path.write_text(transform(path.read_text(encoding=encoding)), encoding=encoding)
 
@@ -106,9 +113,7 @@ def test_duplicate_keys(run_cli, sample_copy):
 
 
 def test_unknown_vendor_format(run_cli, sample_copy):
-    spec = _declaration(sample_copy)
-    spec["files"][1]["format"] = "okta_user_csv"
-    _declare(sample_copy, spec)
+    _redeclare(sample_copy, 1, format="okta_user_csv")
     code, out = _check(run_cli, sample_copy)
     assert code == 2
     assert "unknown vendor format 'okta_user_csv' — did you mean okta_users_csv?" in out
@@ -123,9 +128,7 @@ def test_declaration_not_yaml(run_cli, sample_copy):
 
 
 def test_declaration_unknown_evidence_type(run_cli, sample_copy):
-    spec = _declaration(sample_copy)
-    spec["files"][0]["type"] = "hr_rooster"
-    _declare(sample_copy, spec)
+    _redeclare(sample_copy, 0, type="hr_rooster")
     code, out = _check(run_cli, sample_copy)
     assert code == 2
     assert "files[1] (hr/workday_workers.xlsx): unknown evidence type 'hr_rooster' — use one of hr_roster" in out
@@ -136,9 +139,7 @@ def test_xlsx_data_on_another_sheet(run_cli, sample_copy):
     book = openpyxl.load_workbook(path)
     book["Workers"].title = "Worker Data"
     book.save(path)
-    spec = _declaration(sample_copy)
-    spec["files"][0]["sheet"] = "Report Info"
-    _declare(sample_copy, spec)
+    _redeclare(sample_copy, 0, sheet="Report Info")
     code, out = _check(run_cli, sample_copy)
     assert code == 2
     assert "sheet 'Report Info' does not hold this export's columns; sheet 'Worker Data' does — " \
@@ -201,9 +202,7 @@ def test_unreadable_typed_value_lists_every_bad_row(run_cli, sample_copy):
 def test_quarantine_keeps_bad_rows_aside_and_counts_them(run_cli, sample_copy):
     _rewrite(sample_copy / "accounts" / "okta_users.csv", lambda t: t.replace(",ACTIVE,", ",ENABLED,", 2),
              encoding="utf-8-sig")
-    spec = _declaration(sample_copy)
-    spec["files"][1]["bad_rows"] = "quarantine"
-    _declare(sample_copy, spec)
+    _redeclare(sample_copy, 1, bad_rows="quarantine")
     code, out = _check(run_cli, sample_copy)
     assert code == 0, out
     line = next(l for l in out.splitlines() if l.startswith("accounts/okta_users.csv"))
@@ -225,9 +224,7 @@ def test_missing_folder_and_missing_declaration(run_cli, tmp_path):
 
 
 def test_mapping_declared_for_another_evidence_type(run_cli, sample_copy):
-    spec = _declaration(sample_copy)
-    spec["files"][1]["format"] = "generic_hris_csv"
-    _declare(sample_copy, spec)
+    _redeclare(sample_copy, 1, format="generic_hris_csv")
     code, out = _check(run_cli, sample_copy)
     assert code == 2 and "format 'generic_hris_csv' maps hr_roster, but the file is declared as accounts" in out
 

@@ -281,3 +281,11 @@ def test_provenance_hashes_the_bytes(tmp_path):
     assert p.sha256 == hashlib.sha256(content.encode()).hexdigest() and p.bytes == len(content)
     assert (p.rows_read, p.rows_kept, p.rows_rejected, p.blank_rows) == (1, 1, 0, 0)
     assert p.exported_at == "2026-10-01T06:00:00Z" and p.mapping == "identity_aliases_csv"
+
+
+def test_an_empty_required_value_names_row_and_column(tmp_path):
+    with pytest.raises(LoadError) as error:
+        load(tmp_path, "identity_aliases_csv", "system,account_id,email\ngithub,octo,o@x.io\ngithub,,p@x.io\n")
+    assert str(error.value) == ("export.csv:row 3:column 'account_id': no value for required 'account_id' — "
+                                "every row needs one: complete it in the source system and re-export").join(
+        [str(tmp_path) + "/", ""])

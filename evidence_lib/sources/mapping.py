@@ -206,15 +206,17 @@ def apply_mapping(raw: RawTable, mapping: Mapping, path: str, declared: dict[str
                                          f"declare `{name}:` for this file in evidence.yaml")])
             out[name] = pd.Series(declared[name], index=raw.frame.index, dtype="str")
     frame = pd.DataFrame(out, index=raw.frame.index)
+    reported = {(p.row, p.column) for p in problems}  # an unreadable value is not also "missing"
     for column in schema.columns:
         if column.name not in frame:
             frame[column.name] = _empty(column, frame.index)
         elif column.required:
+            label = _source_label(mapping, column.name)
             for row in frame.index[frame[column.name].isna()]:
-                if not any(p.row == row and p.column == _source_label(mapping, column.name) for p in problems):
+                if (row, label) not in reported:
                     problems.append(located(path, f"no value for required '{column.name}'",
                                             "every row needs one: complete it in the source system and re-export",
-                                            row=int(row), column=_source_label(mapping, column.name)))
+                                            row=int(row), column=label))
     return Typed(frame=frame[schema.names], problems=sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
 
 
