@@ -16,28 +16,32 @@ def _norm(values: pd.Series) -> pd.Series:
     return values.astype("str").str.strip().str.casefold()
 
 
-def _unique_lookup(keys: pd.Series, values: pd.Series) -> tuple[dict, set]:
+def _local_part(values: pd.Series) -> pd.Series:
+    return values.str.replace(r"@.*$", "", regex=True)  # vectorised; str.split would loop in Python
+
+
+def _unique_lookup(keys: pd.Series, values: pd.Series) -> tuple[pd.Series, set]:
     """key -> value for keys that occur once; the set of keys that occur more than once."""
     frame = pd.DataFrame({"key": keys.values, "value": values.values}).dropna(subset=["key"])
     frame = frame[frame["key"] != ""]
     counts = frame.groupby("key")["value"].nunique()
     ambiguous = set(counts.index[counts > 1])
     unique = frame[~frame["key"].isin(ambiguous)].drop_duplicates("key")
-    return dict(zip(unique["key"], unique["value"])), ambiguous
+    return pd.Series(unique["value"].values, index=unique["key"].values, dtype=object), ambiguous
 
 
 def resolve_owners(accounts: pd.DataFrame, roster: pd.DataFrame, aliases: pd.DataFrame | None = None) -> pd.DataFrame:
     """The accounts with `owner_employee_id` and `resolved_by` added; same rows, same order."""
     emails = _norm(roster["email"])
     by_email, ambiguous_email = _unique_lookup(emails, roster["employee_id"])
-    by_local, ambiguous_local = _unique_lookup(emails.str.split("@").str[0], roster["employee_id"])
+    by_local, ambiguous_local = _unique_lookup(_local_part(emails), roster["employee_id"])
 
     owner = pd.Series(pd.NA, index=accounts.index, dtype="object")
     how = pd.Series("unresolved", index=accounts.index, dtype="object")
 
-    def assign(keys: pd.Series, lookup: dict, ambiguous: set, label: str) -> None:
+    def assign(keys: pd.Series, lookup: pd.Series, ambiguous: set, label: str) -> None:
         open_ = owner.isna() & (how != "ambiguous")
-        found = keys.map(lookup)
+        found = pd.Series(lookup.reindex(keys.values).array, index=keys.index)
         hit = open_ & found.notna()
         owner[hit] = found[hit]
         how[hit] = label
@@ -45,9 +49,10 @@ def resolve_owners(accounts: pd.DataFrame, roster: pd.DataFrame, aliases: pd.Dat
 
     if aliases is not None and len(aliases):
         alias_key = _norm(aliases["system"]) + "\x1f" + _norm(aliases["account_id"])
-        alias_email = dict(zip(alias_key, _norm(aliases["email"])))
+        alias_email = pd.Series(_norm(aliases["email"]).values, index=alias_key.values).groupby(level=0).first()
         account_key = _norm(accounts["system"]) + "\x1f" + _norm(accounts["account_id"])
-        assign(account_key.map(alias_email).fillna(""), by_email, ambiguous_email, "alias")
+        aliased = pd.Series(alias_email.reindex(account_key.values).array, index=accounts.index).fillna("")
+        assign(aliased, by_email, ambiguous_email, "alias")
 
     account_email = _norm(accounts["email"]).where(accounts["email"].notna(), "")
     id_as_email = _norm(accounts["account_id"]).where(lambda s: s.str.contains("@", regex=False), "")
@@ -55,7 +60,7 @@ def resolve_owners(accounts: pd.DataFrame, roster: pd.DataFrame, aliases: pd.Dat
     assign(id_as_email, by_email, ambiguous_email, "email")
     for field in ("username", "account_id"):
         names = _norm(accounts[field]).where(accounts[field].notna(), "")
-        local = names.where(~names.str.contains("@", regex=False), names.str.split("@").str[0])
+        local = _local_part(names)
         assign(local, by_local, ambiguous_local, "username")
 
     resolved = accounts.copy()

@@ -73,13 +73,13 @@ def account_view(
     frame["terminated_in_period"] = owners["termination_date"].between(
         pd.Timestamp(period.start), pd.Timestamp(period.end)).fillna(False).astype(bool)
 
-    registered = set(zip(service_accounts["system"].str.casefold(), service_accounts["account_id"].str.casefold()))
-    keys = list(zip(frame["system"].str.casefold(), frame["account_id"].str.casefold()))
-    frame["is_service"] = [k in registered for k in keys]
+    registered = service_accounts["system"].str.casefold() + "\x1f" + service_accounts["account_id"].str.casefold()
+    account_key = frame["system"].str.casefold() + "\x1f" + frame["account_id"].str.casefold()
+    frame["is_service"] = account_key.isin(set(registered)).astype(bool)
     for column in ("enabled", "builtin", "is_admin"):
         frame[column] = _flag(frame[column])
     frame["mfa"] = _flag(frame["mfa_enabled"])
-    frame["local_name"] = frame["account_id"].str.casefold().str.split("@").str[0]
+    frame["local_name"] = frame["account_id"].str.casefold().str.replace(r"@.*$", "", regex=True)
     frame["used_in_period"] = _flag((frame["last_login_at"] >= start) & (frame["last_login_at"] < end))
 
     frame["created_known"] = frame["created_at"].notna()
