@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-RESOLVED_BY = ("alias", "email", "username", "unresolved", "ambiguous")
-
 
 def _norm(values: pd.Series) -> pd.Series:
     return values.astype("str").str.strip().str.casefold()
