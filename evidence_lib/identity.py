@@ -10,6 +10,11 @@ from __future__ import annotations
 import pandas as pd
 
 
+def lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
+    """table[key] for each key, aligned to the keys; keeps the table's dtype even when empty."""
+    return pd.Series(table.reindex(keys.values).array, index=keys.index)
+
+
 def _norm(values: pd.Series) -> pd.Series:
     return values.astype("str").str.strip().str.casefold()
 
@@ -37,9 +42,9 @@ def resolve_owners(accounts: pd.DataFrame, roster: pd.DataFrame, aliases: pd.Dat
     owner = pd.Series(pd.NA, index=accounts.index, dtype="object")
     how = pd.Series("unresolved", index=accounts.index, dtype="object")
 
-    def assign(keys: pd.Series, lookup: pd.Series, ambiguous: set, label: str) -> None:
+    def assign(keys: pd.Series, table: pd.Series, ambiguous: set, label: str) -> None:
         open_ = owner.isna() & (how != "ambiguous")
-        found = pd.Series(lookup.reindex(keys.values).array, index=keys.index)
+        found = lookup(keys, table)
         hit = open_ & found.notna()
         owner[hit] = found[hit]
         how[hit] = label
@@ -49,7 +54,7 @@ def resolve_owners(accounts: pd.DataFrame, roster: pd.DataFrame, aliases: pd.Dat
         alias_key = _norm(aliases["system"]) + "\x1f" + _norm(aliases["account_id"])
         alias_email = pd.Series(_norm(aliases["email"]).values, index=alias_key.values).groupby(level=0).first()
         account_key = _norm(accounts["system"]) + "\x1f" + _norm(accounts["account_id"])
-        aliased = pd.Series(alias_email.reindex(account_key.values).array, index=accounts.index).fillna("")
+        aliased = lookup(account_key, alias_email).fillna("")
         assign(aliased, by_email, ambiguous_email, "alias")
 
     account_email = _norm(accounts["email"]).where(accounts["email"].notna(), "")

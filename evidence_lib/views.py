@@ -13,7 +13,7 @@ import re
 
 import pandas as pd
 
-from evidence_lib.identity import resolve_owners
+from evidence_lib.identity import lookup, resolve_owners
 from evidence_lib.period import Period
 
 TICKET_KEY = re.compile(r"\b([A-Za-z][A-Za-z0-9]+-\d+|CHG\d{7})\b")
@@ -33,11 +33,6 @@ def _days(later: pd.Series, earlier: pd.Series) -> pd.Series:
 def _period_bounds(period: Period) -> tuple[pd.Timestamp, pd.Timestamp]:
     start = pd.Timestamp(period.start, tz="UTC")
     return start, pd.Timestamp(period.end, tz="UTC") + pd.Timedelta(days=1)  # end exclusive
-
-
-def _lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
-    """table[key] for each key, keeping the table's dtype even when the table is empty."""
-    return pd.Series(table.reindex(keys.values).array, index=keys.index)
 
 
 def _flag(values: pd.Series) -> pd.Series:
@@ -102,7 +97,7 @@ def _with_review(frame: pd.DataFrame, reviews: pd.DataFrame, period: Period) -> 
     found = decisions.reindex(index)
     frame["review_decision"] = found["decision"].fillna("missing").astype(str).values
     frame["reviewer"] = found["reviewer"].values
-    frame["review_signed_off_at"] = _lookup(frame["system"], signed)
+    frame["review_signed_off_at"] = lookup(frame["system"], signed)
     reviewed = frame["system"].isin(set(reviews["system"]))
     existed = frame["created_at"].isna() | (frame["created_at"] <= frame["review_signed_off_at"])
     frame["in_review_scope"] = _flag(reviewed & frame["enabled"] & existed)
@@ -156,7 +151,7 @@ def new_hire_view(roster: pd.DataFrame, checks: pd.DataFrame, training: pd.DataF
     frame["check_completed_at"] = check["completed_at"].values
     frame["check_days_after_hire"] = _days(frame["check_completed_at"], frame["hire_date"])
     first = _course_completions(training, training_course).groupby("employee_id")["completed_at"].min()
-    frame["training_completed_at"] = _lookup(frame["employee_id"], first)
+    frame["training_completed_at"] = lookup(frame["employee_id"], first)
     as_of_day = as_of.tz_convert("UTC").tz_localize(None).normalize()
     done = _days(_utc_day(frame["training_completed_at"]), frame["hire_date"])
     elapsed = _days(pd.Series(as_of_day, index=frame.index), frame["hire_date"])
@@ -172,6 +167,6 @@ def staff_view(roster: pd.DataFrame, training: pd.DataFrame, *, period: Period, 
     active = roster[(roster["status"] == "active") & ~gone & (roster["hire_date"] < pd.Timestamp(period.start))]
     frame = active[["employee_id", "name", "hire_date"]].copy()
     last = _course_completions(training, training_course).groupby("employee_id")["completed_at"].max()
-    frame["last_training_at"] = _lookup(frame["employee_id"], last)
+    frame["last_training_at"] = lookup(frame["employee_id"], last)
     frame["days_since_training"] = _days(pd.Series(as_of_day, index=frame.index), _utc_day(frame["last_training_at"]))
     return frame.reset_index(drop=True)
