@@ -89,6 +89,70 @@ def _check_controls(evidence, period_text, as_of, params, json_path) -> int:
     return {ERROR: EXIT_ERROR, EXCEPTIONS: EXIT_EXCEPTIONS}.get(validation.status, EXIT_OK)
 
 
+@main.command()
+@click.option("--period", required=True, help="A quarter (2026-Q3) or a month (2026-08).")
+@click.option("--evidence-dir", type=click.Path(path_type=Path), default=None,
+              help="Folder of exports with its evidence.yaml (default: data/samples/<period>).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("out"), show_default=True,
+              help="Packages go to OUT/<period>/<run-id>/.")
+@click.option("--only", multiple=True, metavar="CONTROL", help="Run only the notebooks testing this control (repeatable).")
+@click.option("--jobs", type=click.IntRange(1), default=2, show_default=True, help="Notebooks executed at once.")
+@click.option("--mask-pii", is_flag=True, help="Mask names and e-mail addresses (stable pseudonyms) in the package.")
+@click.option("--with-code", is_flag=True, help="Show the notebooks' code in the HTML reports.")
+@click.option("--as-of", help="The date the evidence describes (default: the declared export time).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a control parameter (repeatable).")
+def run(period, evidence_dir, out, only, jobs, mask_pii, with_code, as_of, params) -> None:
+    """Execute every notebook for PERIOD and write the evidence package.
+
+    Writes OUT/<period>/<run-id>/ with index.html, manifest.json and, per notebook, executed.ipynb,
+    report.html, results.json and exceptions.csv. A finished run is never overwritten.
+
+    Exit codes: 0 every control passed, 1 exceptions found, 2 errors (missing or bad evidence,
+    a notebook that failed).
+
+    Example: evidence run --period 2026-Q3 --jobs 2
+    """
+    from evidence_lib.run import PROJECT_DIR, run_period
+
+    try:
+        evidence_dir = evidence_dir or PROJECT_DIR / "data" / "samples" / period
+        result = run_period(period, evidence_dir=evidence_dir, out=out, only=tuple(only), jobs=jobs,
+                            mask_pii=mask_pii, with_code=with_code, as_of=as_of,
+                            parameters=dict(_parse_param(p) for p in params))
+    except (EvidenceError, ValueError, FileNotFoundError, FileExistsError) as exc:
+        _fail(exc if isinstance(exc, EvidenceError) else EvidenceError(str(exc)))
+    for outcome in result.outcomes:
+        click.echo(f"{outcome.name:<24} {outcome.status:<10} {outcome.seconds:6.1f}s  {outcome.error}")
+    click.echo(f"\n{result.status}: package written in {result.seconds:.1f}s")
+    click.echo(f"open {result.run_dir / 'index.html'}")
+    sys.exit(result.exit_code)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+def verify(run_dir: Path) -> None:
+    """Re-hash every file of a finished package against its manifest.json.
+
+    Names every file changed, added or missing; exit code 0 when the package is intact, 1 when not,
+    2 when RUN_DIR is not a package.
+
+    Example: evidence verify out/2026-Q3/20261125T101500Z-1a2b3c
+    """
+    from evidence_lib.package import verify as verify_package
+
+    try:
+        verification = verify_package(run_dir)
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        _fail(EvidenceError(str(exc)))
+    for line in verification.lines():
+        click.echo(line)
+    if verification.ok:
+        click.echo(f"{run_dir}: every file matches manifest.json")
+        sys.exit(EXIT_OK)
+    click.echo(f"{run_dir}: {len(verification.lines())} file(s) differ from manifest.json", err=True)
+    sys.exit(EXIT_EXCEPTIONS)
+
+
 def _parse_param(text: str) -> tuple[str, object]:
     name, sep, value = text.partition("=")
     if not sep:

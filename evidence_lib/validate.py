@@ -56,10 +56,17 @@ class Validation:
     as_of: pd.Timestamp
     parameters: dict
     controls: list[ControlResult]
+    views: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)  # what the rules ran on, for charts
 
     @property
     def rules(self) -> list[RuleResult]:
         return [r for c in self.controls for r in c.rules]
+
+    def only(self, control_ids) -> "Validation":
+        """The same validation narrowed to some controls: what one notebook reports."""
+        wanted = set(control_ids)
+        return Validation(self.period, self.as_of, self.parameters,
+                          [c for c in self.controls if c.control_id in wanted], self.views)
 
     @property
     def status(self) -> str:
@@ -134,7 +141,7 @@ def validate(evidence: EvidenceSet, period: Period, *, as_of: pd.Timestamp | Non
         frame = view_frames[view]
         results.update(judge_view(view, frame, rules, catalog, params))
     controls = [ControlResult(c.control_id, c.title, [results[r.rule_id] for r in c.rules]) for c in catalog.controls]
-    return Validation(period, as_of, params, controls)
+    return Validation(period, as_of, params, controls, view_frames)
 
 
 def _missing_evidence(evidence: EvidenceSet) -> dict[str, str]:

@@ -1,0 +1,325 @@
+"""What a notebook shows: the evidence a control area rests on, its results, exception rows and charts.
+
+A notebook cell is one call here. Everything dynamic that reaches HTML is escaped (pandas
+escapes table cells; headings are built with html.escape), because evidence is untrusted text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from evidence_lib.controls import Catalog, load_catalog
+from evidence_lib.inventory import inventory as inventory_table
+from evidence_lib.period import Period, parse_period
+from evidence_lib.sources.folder import EvidenceSet, load_folder
+from evidence_lib.validate import ERROR, EXCEPTIONS, PASS, Validation, validate
+
+EMAIL = re.compile(r"[^@\s]+@([^@\s]+)")
+# Columns that hold a person's name; e-mail addresses are found by their shape in any column.
+NAME_COLUMNS = {"name", "display_name", "owner_name", "reviewer", "author", "implementer", "approver", "deployed_by"}
+STATUS_COLOURS = {PASS: "#1b7f3b", EXCEPTIONS: "#b35c00", ERROR: "#b00020"}
+
+
+class PiiMask:
+    """Replaces names and e-mail addresses with pseudonyms that are stable within one body of evidence.
+
+    The pseudonym is a keyed hash (HMAC) whose key is the evidence's own hashes: the same person
+    gets the same pseudonym in every table and file of a run, so rows still join, while a reader
+    without the evidence cannot confirm a guessed name by hashing it.
+    """
+
+    def __init__(self, secret: str):
+        self._key = secret.encode()
+
+    def pseudonym(self, value: str) -> str:
+        return hmac.new(self._key, value.strip().casefold().encode(), hashlib.sha256).hexdigest()[:8]
+
+    def text(self, value: str) -> str:
+        match = EMAIL.fullmatch(value.strip())
+        if match:
+            return f"user-{self.pseudonym(value)}@{match.group(1)}"
+        return f"person-{self.pseudonym(value)}"
+
+    def frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        masked = frame.copy()
+        for column in masked.columns:
+            values = masked[column]
+            if not (pd.api.types.is_string_dtype(values) or values.dtype == object):
+                continue
+            present = values.notna() & values.astype(str).str.strip().ne("")
+            if column in NAME_COLUMNS:
+                wanted = present
+            else:
+                wanted = present & values.astype(str).str.strip().str.fullmatch(EMAIL.pattern)
+            if wanted.any():
+                masked[column] = values.astype(object).where(~wanted, values[wanted].astype(str).map(self.text))
+        return masked
+
+
+@dataclass
+class ControlArea:
+    """One notebook's subject: some controls, tested on one period's evidence."""
+
+    control_ids: tuple[str, ...]
+    period: Period
+    evidence_dir: Path
+    evidence: EvidenceSet
+    validation: Validation | None
+    catalog: Catalog
+    mask: PiiMask | None = None
+    run_id: str | None = None
+
+    @classmethod
+    def open(cls, control_ids, *, period: str, evidence_dir: str, as_of: str | None = None,
+             parameters: dict | None = None, mask_pii: bool = False, run_id: str | None = None) -> "ControlArea":
+        """Load and test. Papermill does not type-check parameters, so they are checked here."""
+        if not isinstance(period, str):
+            raise TypeError(f"period must be text such as '2026-Q3', got {period!r}")
+        if as_of is not None and not isinstance(as_of, str):
+            raise TypeError(f"as_of must be an ISO date or time as text, e.g. '2026-10-01', got {as_of!r}")
+        catalog = load_catalog()
+        unknown = [c for c in control_ids if c not in {x.control_id for x in catalog.controls}]
+        if unknown:
+            raise ValueError(f"unknown control(s) {unknown}; the catalog has "
+                             f"{[c.control_id for c in catalog.controls]}")
+        parsed = parse_period(period)
+        folder = Path(evidence_dir)
+        evidence = load_folder(folder)
+        validation = None
+        if control_ids:
+            stamp = pd.Timestamp(as_of) if as_of else None
+            if stamp is not None:
+                stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+            validation = validate(evidence, parsed, as_of=stamp, parameters=parameters or {},
+                                  catalog=catalog).only(control_ids)
+        mask = PiiMask(secret=evidence_secret(evidence)) if mask_pii else None
+        return cls(tuple(control_ids), parsed, folder, evidence, validation, catalog, mask, run_id)
+
+    # -- what the notebook shows -------------------------------------------------------------
+
+    def header(self):
+        from IPython.display import HTML
+
+        lines = [("Period", f"{self.period.label} ({self.period.start} to {self.period.end})"),
+                 ("Evidence folder", str(self.evidence_dir))]
+        if self.validation is not None:
+            lines.append(("Evidence as of", f"{self.validation.as_of:%Y-%m-%d %H:%M} UTC"))
+            lines.append(("Parameters", ", ".join(f"{k} = {v}" for k, v in self.validation.parameters.items())))
+        if self.run_id:
+            lines.append(("Run", self.run_id))
+        if self.mask:
+            lines.append(("Personal data", "names and e-mail addresses are masked with stable pseudonyms"))
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"
+                       f"{html.escape(v)}</td></tr>" for k, v in lines)
+        return HTML(f"<table>{rows}</table>")
+
+    def inventory(self) -> pd.DataFrame:
+        """The files this area's controls rest on (every file for the inventory notebook), with SHA-256."""
+        table = inventory_table(self.evidence)
+        if self.validation is not None:
+            needed = {t for c in self.validation.controls for r in c.rules for t in r.rule.evidence}
+            table = table[table["type"].isin(needed)]
+        return _all_rows(table.reset_index(drop=True))
+
+    def population(self) -> pd.DataFrame:
+        """Per rule: how many records it applies to, how many failed, and the verdict."""
+        return _all_rows(self._validation().summary())
+
+    def show_control(self, control_id: str) -> None:
+        """The control's criterion, and for each rule its statement, verdict and exception rows."""
+        from IPython.display import HTML, display
+
+        control = next(c for c in self._validation().controls if c.control_id == control_id)
+        spec = self.catalog.control(control_id)
+        display(HTML(f"<h2>{html.escape(control_id)} — {html.escape(spec.title)}</h2>"
+                     f"<p>{html.escape(spec.criterion)}</p>"
+                     f"<p>ISO/IEC 27001:2022 Annex A: {html.escape(', '.join(spec.iso27001) or 'none')}. "
+                     f"Result: {_badge(control.status)}</p>"))
+        for result in control.rules:
+            verdict = {PASS: f"{result.population} record(s) tested, none failed",
+                       EXCEPTIONS: f"{result.exception_count} of {result.population} record(s) failed",
+                       ERROR: f"not tested: {result.reason}"}[result.status]
+            display(HTML(f"<h3>{html.escape(result.rule.rule_id)}</h3><p>{html.escape(result.rule.text)}</p>"
+                         f"<p>{_badge(result.status)} {html.escape(verdict)}</p>"))
+            if result.exception_count:
+                display(_all_rows(self._masked(result.exceptions)))
+
+    def chart(self, name: str) -> None:
+        """A chart of the view behind a rule, where a person would rather look than read."""
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        figure = CHARTS[name](self._validation())
+        display(figure)
+        plt.close(figure)
+
+    def conclusion(self) -> None:
+        """A plain-text verdict per rule: stable on the same evidence, so nbval can check it."""
+        if self.validation is None:
+            table = inventory_table(self.evidence)
+            problems = int((~table["problems"].str.startswith("ok")).sum())
+            print(f"{len(table)} file(s), {int(table['rows_kept'].fillna(0).sum())} row(s) kept, "
+                  f"{problems} file(s) with problems")
+            for _, row in table.iterrows():
+                print(f"  {row['file']}: {row['type']} {row['rows_kept']} row(s) sha256 {row['sha256'][:12]}")
+            return
+        for control in self.validation.controls:
+            print(f"{control.control_id} {control.title}: {control.status}")
+            for r in control.rules:
+                print(f"  {r.rule.rule_id}: {r.status}, population {r.population}, exceptions {r.exception_count}")
+
+    def save(self, results_dir: str | None) -> None:
+        """results.json and exceptions.csv for the evidence package (nothing when run interactively)."""
+        if not results_dir:
+            return
+        from evidence_lib.package import write_csv_atomically, write_json_atomically
+
+        folder = Path(results_dir)
+        write_json_atomically(folder / "results.json", self.results())
+        write_csv_atomically(folder / "exceptions.csv", self.exception_rows())
+
+    # -- what the package keeps ---------------------------------------------------------------
+
+    def status(self) -> str:
+        if self.validation is not None:
+            return self.validation.status
+        return ERROR if self.evidence.problems or self.evidence.undeclared else PASS
+
+    def results(self) -> dict:
+        document = {"controls": [], "status": self.status(), "period": {"label": self.period.label}}
+        if self.validation is not None:
+            shown = self.validation
+            if self.mask:
+                shown = Validation(shown.period, shown.as_of, shown.parameters, [
+                    type(c)(c.control_id, c.title, [type(r)(r.rule, r.status, r.population, self._masked(r.exceptions),
+                                                            r.reason) for r in c.rules])
+                    for c in shown.controls])
+            document.update(shown.as_dict())
+        files = inventory_table(self.evidence)
+        document["inventory"] = files.astype(object).where(files.notna(), None).to_dict(orient="records")
+        document["pii_masked"] = bool(self.mask)
+        return document
+
+    def exception_rows(self) -> pd.DataFrame:
+        """Every exception of the area as one table: control, rule, record key, then the rule's columns."""
+        frames = []
+        for result in (self.validation.rules if self.validation is not None else []):
+            if result.exception_count:
+                rows = self._masked(result.exceptions)
+                key = rows["account_id"] if "account_id" in rows else rows.iloc[:, 0]
+                frames.append(pd.concat([pd.DataFrame({"control": result.rule.control_id, "rule": result.rule.rule_id,
+                                                       "record_key": key.astype(str)}, index=rows.index),
+                                         rows.astype(object)], axis=1))
+        if not frames:
+            return pd.DataFrame(columns=["control", "rule", "record_key"])
+        return pd.concat(frames, ignore_index=True)
+
+    def _validation(self) -> Validation:
+        if self.validation is None:
+            raise ValueError("this area tests no controls: open it with at least one control id")
+        return self.validation
+
+    def _masked(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return self.mask.frame(frame) if self.mask else frame
+
+
+def evidence_secret(evidence: EvidenceSet) -> str:
+    return "".join(sorted(o.loaded.provenance.sha256 for o in evidence.outcomes if o.loaded))
+
+
+def _badge(status: str) -> str:
+    return (f"<strong style='color:{STATUS_COLOURS[status]}'>{html.escape(status.upper())}</strong>")
+
+
+def _all_rows(frame: pd.DataFrame):
+    """A table that shows every row: an auditor must see each exception, not pandas' first and last five."""
+    from IPython.display import HTML
+
+    return HTML(frame.to_html(index=False, na_rep="", escape=True, max_rows=None, max_cols=None, border=0))
+
+
+# -- charts ---------------------------------------------------------------------------------------
+
+def _figure(title: str):
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 3.6), dpi=96)
+    axes.set_title(title, fontsize=11, loc="left")
+    axes.spines[["top", "right"]].set_visible(False)
+    return figure, axes
+
+
+def days_since_login_chart(validation: Validation):
+    accounts = validation.views["accounts"]
+    tracked = accounts[accounts["enabled"] & accounts["login_tracked"]]
+    limit = validation.parameters["dormant_days"]
+    figure, axes = _figure(f"Enabled accounts by days since last login (dormant after {limit} days)")
+    for system, rows in tracked.groupby("system"):
+        axes.hist(rows["days_since_login"].dropna(), bins=range(0, int(tracked["days_since_login"].max() or 0) + 15, 7),
+                  alpha=0.6, label=system)
+    axes.axvline(limit, color=STATUS_COLOURS[ERROR], linestyle="--", label=f"{limit} days")
+    axes.set_xlabel("days since last login (or since creation if never used)")
+    axes.set_ylabel("accounts")
+    axes.legend(fontsize=8)
+    return figure
+
+
+def deprovision_lag_chart(validation: Validation):
+    accounts = validation.views["accounts"]
+    leavers = accounts[accounts["terminated_in_period"]].copy()
+    sla = validation.parameters["deprovision_sla_days"]
+    figure, axes = _figure(f"Days from termination to disabling, per leaver account (SLA {sla} day(s))")
+    disabled = leavers[leavers["deprovision_lag_days"].notna()].sort_values("termination_date")
+    late = disabled["deprovision_lag_days"] > sla
+    axes.scatter(disabled["termination_date"], disabled["deprovision_lag_days"],
+                 c=[STATUS_COLOURS[ERROR] if x else STATUS_COLOURS[PASS] for x in late], s=18)
+    axes.axhline(sla, color=STATUS_COLOURS[ERROR], linestyle="--", label=f"SLA: {sla} day(s)")
+    not_disabled = int(leavers["deprovision_lag_days"].isna().sum())
+    axes.set_xlabel(f"termination date ({not_disabled} account(s) with no disable time are not plotted)")
+    axes.set_ylabel("days to disable")
+    axes.legend(fontsize=8)
+    figure.autofmt_xdate()
+    return figure
+
+
+def approval_lag_chart(validation: Validation):
+    changes = validation.views["changes"]
+    window = validation.parameters["emergency_review_days"]
+    figure, axes = _figure("Approval time relative to first deployment, per change (above 0: approved after deploying)")
+    for change_type, rows in changes.groupby("change_type"):
+        axes.scatter(rows["first_deployed_at"], rows["approval_after_deploy_days"], s=14, label=change_type)
+    axes.axhline(0, color="#555555", linewidth=0.8)
+    axes.axhline(window, color=STATUS_COLOURS[ERROR], linestyle="--", label=f"emergency window: {window} day(s)")
+    axes.set_xlabel(f"first deployment ({int(changes['approved_at'].isna().sum())} unapproved change(s) not plotted)")
+    axes.set_ylabel("days from deploy to approval")
+    axes.legend(fontsize=8)
+    figure.autofmt_xdate()
+    return figure
+
+
+def training_lag_chart(validation: Validation):
+    hires = validation.views["new_hires"].sort_values("hire_date")
+    due = validation.parameters["training_due_days"]
+    figure, axes = _figure(f"Days from hire to security training, per new hire (due within {due} days)")
+    trained = hires["training_completed_at"].notna()
+    axes.scatter(hires.loc[trained, "hire_date"], hires.loc[trained, "training_days_after_hire"], s=16,
+                 color=STATUS_COLOURS[PASS], label="trained")
+    axes.scatter(hires.loc[~trained, "hire_date"], hires.loc[~trained, "training_days_after_hire"], s=16,
+                 marker="x", color=STATUS_COLOURS[ERROR], label="not yet trained (days so far)")
+    axes.axhline(due, color=STATUS_COLOURS[ERROR], linestyle="--", label=f"due: {due} days")
+    axes.set_xlabel("hire date")
+    axes.set_ylabel("days after hire")
+    axes.legend(fontsize=8)
+    figure.autofmt_xdate()
+    return figure
+
+
+CHARTS = {"days_since_login": days_since_login_chart, "deprovision_lag": deprovision_lag_chart,
+          "approval_lag": approval_lag_chart, "training_lag": training_lag_chart}
