@@ -6,7 +6,7 @@ PERIOD := 2026-Q3
 SAMPLE := data/samples/$(PERIOD)
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test sample clean
+.PHONY: demo test sample notebook-outputs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-demo: $(STAMP)  ## load the bundled sample company's evidence and test its controls
-	$(BIN)/evidence check $(SAMPLE) --period $(PERIOD) --json out/$(PERIOD)-results.json || test $$? -eq 1
+demo: $(STAMP)  ## run every notebook on the sample company's period and write its evidence package under out/
+	$(BIN)/evidence run --period $(PERIOD) --evidence-dir $(SAMPLE) --out out --jobs 2 || test $$? -eq 1
 
 test: $(STAMP)  ## the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
@@ -23,6 +23,9 @@ test: $(STAMP)  ## the whole test suite (what CI runs)
 sample: $(STAMP)  ## regenerate the bundled sample company (a golden file: never edit it by hand)
 	rm -rf $(SAMPLE)
 	$(BIN)/python -m evidence_lib.synth --people 180 --period $(PERIOD) --out $(SAMPLE)
+
+notebook-outputs: $(STAMP)  ## re-record the expected output of the cells nbval checks (read the diff!)
+	$(BIN)/python -m evidence_lib.notebook_outputs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

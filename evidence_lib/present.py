@@ -97,8 +97,8 @@ class ControlArea:
             stamp = pd.Timestamp(as_of) if as_of else None
             if stamp is not None:
                 stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-            validation = validate(evidence, parsed, as_of=stamp, parameters=parameters or {},
-                                  catalog=catalog).only(control_ids)
+            validation = validate(evidence, parsed, as_of=stamp, parameters=parameters or {}, catalog=catalog,
+                                  controls=tuple(control_ids))
         mask = PiiMask(secret=evidence_secret(evidence)) if mask_pii else None
         return cls(tuple(control_ids), parsed, folder, evidence, validation, catalog, mask, run_id)
 

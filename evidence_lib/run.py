@@ -177,8 +177,7 @@ def run_period(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, .
             outcomes.append(future.result())
             bar.set_postfix_str(f"{outcomes[-1].name}: {outcomes[-1].status}")
             bar.update()
-    order = {t.folder.name: i for i, t in enumerate(tasks)}
-    outcomes.sort(key=lambda o: order[o.name])
+    outcomes.sort(key=lambda o: o.name)
 
     if hash_tree(evidence_dir) != evidence_hashes:
         for outcome in outcomes:

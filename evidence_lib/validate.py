@@ -62,12 +62,6 @@ class Validation:
     def rules(self) -> list[RuleResult]:
         return [r for c in self.controls for r in c.rules]
 
-    def only(self, control_ids) -> "Validation":
-        """The same validation narrowed to some controls: what one notebook reports."""
-        wanted = set(control_ids)
-        return Validation(self.period, self.as_of, self.parameters,
-                          [c for c in self.controls if c.control_id in wanted], self.views)
-
     @property
     def status(self) -> str:
         statuses = {c.status for c in self.controls}
@@ -118,8 +112,11 @@ def default_as_of(evidence: EvidenceSet, period: Period) -> pd.Timestamp:
 
 
 def validate(evidence: EvidenceSet, period: Period, *, as_of: pd.Timestamp | None = None,
-             parameters: dict | None = None, catalog: Catalog | None = None) -> Validation:
+             parameters: dict | None = None, catalog: Catalog | None = None,
+             controls: tuple[str, ...] | None = None) -> Validation:
+    """Judge every control of the catalog (or only `controls`: what one notebook reports)."""
     catalog = catalog or load_catalog()
+    chosen = [c for c in catalog.controls if controls is None or c.control_id in controls]
     as_of = as_of if as_of is not None else default_as_of(evidence, period)
     params = {**catalog.defaults, **(parameters or {})}
     unknown = set(parameters or {}) - set(catalog.defaults)
@@ -128,10 +125,11 @@ def validate(evidence: EvidenceSet, period: Period, *, as_of: pd.Timestamp | Non
 
     missing = _missing_evidence(evidence)
     frames = {t: evidence.frame(t) for t in SCHEMAS}
-    view_frames = _build_views(frames, period, as_of, params)
+    rules = [rule for control in chosen for rule in control.rules]
+    view_frames = _build_views(frames, period, as_of, params, {rule.view for rule in rules})
     results: dict[str, RuleResult] = {}
     runnable: dict[str, list[Rule]] = {}
-    for rule in catalog.rules:
+    for rule in rules:
         gaps = [missing[t] for t in rule.evidence if t in missing]
         if gaps:
             results[rule.rule_id] = RuleResult(rule, ERROR, reason="; ".join(gaps))
@@ -140,8 +138,8 @@ def validate(evidence: EvidenceSet, period: Period, *, as_of: pd.Timestamp | Non
     for view, rules in runnable.items():
         frame = view_frames[view]
         results.update(judge_view(view, frame, rules, catalog, params))
-    controls = [ControlResult(c.control_id, c.title, [results[r.rule_id] for r in c.rules]) for c in catalog.controls]
-    return Validation(period, as_of, params, controls, view_frames)
+    judged = [ControlResult(c.control_id, c.title, [results[r.rule_id] for r in c.rules]) for c in chosen]
+    return Validation(period, as_of, params, judged, view_frames)
 
 
 def _missing_evidence(evidence: EvidenceSet) -> dict[str, str]:
@@ -157,19 +155,21 @@ def _missing_evidence(evidence: EvidenceSet) -> dict[str, str]:
     return reasons
 
 
-def _build_views(frames: dict[str, pd.DataFrame], period: Period, as_of: pd.Timestamp, params: dict) -> dict:
+def _build_views(frames: dict[str, pd.DataFrame], period: Period, as_of: pd.Timestamp, params: dict,
+                 wanted: set[str]) -> dict:
     course = str(params["training_course"])
-    return {
-        "accounts": build.account_view(frames["accounts"], frames["hr_roster"], frames["identity_aliases"],
-                                       frames["service_accounts"], frames["access_reviews"],
-                                       period=period, as_of=as_of),
-        "deployments": build.deployment_view(frames["deployments"], frames["change_tickets"], period=period),
-        "changes": build.change_view(frames["deployments"], frames["change_tickets"], period=period),
-        "new_hires": build.new_hire_view(frames["hr_roster"], frames["background_checks"], frames["training"],
-                                         period=period, as_of=as_of, training_course=course),
-        "staff": build.staff_view(frames["hr_roster"], frames["training"], period=period, as_of=as_of,
-                                  training_course=course),
+    builders = {
+        "accounts": lambda: build.account_view(frames["accounts"], frames["hr_roster"], frames["identity_aliases"],
+                                               frames["service_accounts"], frames["access_reviews"],
+                                               period=period, as_of=as_of),
+        "deployments": lambda: build.deployment_view(frames["deployments"], frames["change_tickets"], period=period),
+        "changes": lambda: build.change_view(frames["deployments"], frames["change_tickets"], period=period),
+        "new_hires": lambda: build.new_hire_view(frames["hr_roster"], frames["background_checks"], frames["training"],
+                                                 period=period, as_of=as_of, training_course=course),
+        "staff": lambda: build.staff_view(frames["hr_roster"], frames["training"], period=period, as_of=as_of,
+                                          training_course=course),
     }
+    return {view: builders[view]() for view in builders if view in wanted}
 
 
 _CONTEXT = None

@@ -27,7 +27,8 @@ def test_readme_first_screen_gives_the_two_commands_and_ci_runs_the_second():
     assert "make demo" in first_screen and "make test" in first_screen
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^demo:.*\n(\t.*\n)*\t\$\(BIN\)/evidence check \$\(SAMPLE\) --period", makefile, re.M)
+    assert re.search(r"^demo:.*\n(\t.*\n)*\t\$\(BIN\)/evidence run --period \$\(PERIOD\) --evidence-dir \$\(SAMPLE\)",
+                     makefile, re.M)
     assert re.search(r"^test:.*\n\t\$\(BIN\)/python -m pytest", makefile, re.M)
 
 

@@ -125,3 +125,10 @@ def test_cli_exit_code_2_when_evidence_fails(run_cli, sample_copy):
     result = run_cli("check", sample_copy, "--period", "2026-Q3")
     assert result.exit_code == 2
     assert "training_within_due_days" in result.output and "error" in result.output
+
+
+def test_validating_some_controls_judges_only_their_rules_with_the_same_results(baseline):
+    narrowed = validate(load_folder(SAMPLE), parse_period("2026-Q3"), controls=("CC8.1",))
+    assert [c.control_id for c in narrowed.controls] == ["CC8.1"] and set(narrowed.views) == {"deployments", "changes"}
+    everything = baseline.exception_keys()
+    assert narrowed.exception_keys().equals(everything[everything["control"] == "CC8.1"].reset_index(drop=True))

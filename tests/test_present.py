@@ -1,0 +1,81 @@
+"""What notebooks show and keep: PII masking, the exception table, the notebooks themselves."""
+
+import ast
+import json
+
+import nbformat
+import pandas as pd
+import papermill
+import pytest
+
+from evidence_lib.controls import load_catalog
+from evidence_lib.notebook_outputs import is_checked
+from evidence_lib.present import ControlArea, PiiMask
+from evidence_lib.run import INVENTORY_NOTEBOOK, NOTEBOOKS_DIR
+from tests.conftest import PERIOD, SAMPLE
+
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+
+
+def test_mask_replaces_names_and_emails_with_stable_pseudonyms():
+    mask = PiiMask("secret")
+    frame = pd.DataFrame({"account_id": ["ana@corp.example", "ana@corp.example", "svc-backup"],
+                          "display_name": ["Ana Silva", "Ana Silva", None],
+                          "email": ["ANA@corp.example", None, ""], "days": [1, 2, 3]})
+    masked = mask.frame(frame)
+    assert masked["account_id"].iloc[0] == masked["account_id"].iloc[1] == masked["email"].iloc[0]
+    assert masked["account_id"].iloc[0].startswith("user-") and masked["account_id"].iloc[0].endswith("@corp.example")
+    assert masked["account_id"].iloc[2] == "svc-backup"  # not a person's address: left as is
+    assert masked["display_name"].iloc[0].startswith("person-") and pd.isna(masked["display_name"].iloc[2])
+    assert masked["days"].tolist() == [1, 2, 3] and frame["display_name"].iloc[0] == "Ana Silva"
+    assert PiiMask("other secret").text("ana@corp.example") != masked["account_id"].iloc[0]
+
+
+@pytest.fixture(scope="module")
+def masked_access():
+    return ControlArea.open(["CC6.1", "CC6.2"], period=PERIOD, evidence_dir=str(SAMPLE), mask_pii=True)
+
+
+def test_masked_results_keep_their_keys_joinable_and_show_no_personal_data(masked_access):
+    text = json.dumps(masked_access.results()["controls"], ensure_ascii=False) + masked_access.exception_rows().to_csv()
+    names = masked_access.evidence.frame("hr_roster")["name"].dropna().tolist()
+    assert len(names) == 180 and not [n for n in names if n in text]
+    assert "@northwind.example" in text and "noah.garcia@northwind.example" not in text
+    rows = masked_access.exception_rows()
+    orphan_keys = set(rows.loc[rows["rule"] == "no_orphan_accounts", "record_key"])
+    assert len(orphan_keys) == 5  # masking keeps distinct keys distinct
+
+
+def test_parameters_are_checked_before_anything_runs():
+    with pytest.raises(TypeError, match="period must be text"):
+        ControlArea.open(["CC6.1"], period=2026, evidence_dir=str(SAMPLE))
+    with pytest.raises(ValueError, match="unknown control"):
+        ControlArea.open(["CC9.9"], period=PERIOD, evidence_dir=str(SAMPLE))
+
+
+def test_every_control_has_its_notebook_and_the_notebook_declares_its_parameters():
+    catalog = load_catalog()
+    names = {p.name for p in NOTEBOOKS}
+    assert INVENTORY_NOTEBOOK in names
+    for control in catalog.controls:
+        assert control.notebook in names
+        declared = papermill.inspect_notebook(str(NOTEBOOKS_DIR / control.notebook))
+        assert set(control.parameters) <= set(declared), control.control_id
+        for name in control.parameters:
+            assert ast.literal_eval(declared[name]["default"]) == catalog.defaults[name]
+        source = "\n".join(c.source for c in nbformat.read(NOTEBOOKS_DIR / control.notebook, 4).cells)
+        assert f'area.show_control("{control.control_id}")' in source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_committed_without_outputs_except_checked_cells(path):
+    notebook = nbformat.read(path, as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    parameters = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(parameters) == 1 and 'evidence_dir = "../data/samples/2026-Q3"' in parameters[0].source
+    checked = [c for c in code if is_checked(c)]
+    assert checked and all(c.outputs and c.execution_count for c in checked)
+    assert all(not c.outputs and c.execution_count is None for c in code if not is_checked(c))
+    assert "papermill" not in notebook.metadata
+    calls = [c for c in code if c not in parameters]
+    assert all(len(c.source.splitlines()) <= 5 for c in calls), "notebook cells stay short calls into evidence_lib"

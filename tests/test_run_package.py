@@ -1,0 +1,170 @@
+"""End to end: `evidence run` on the sample company, the package it writes, and `evidence verify`."""
+
+import json
+import shutil
+
+import nbformat
+import pandas as pd
+import pytest
+
+from evidence_lib.controls import load_catalog
+from evidence_lib.package import MANIFEST, PackageBuilder, hash_tree, neutralise_formula, new_run_id, verify
+from evidence_lib.run import NOTEBOOKS_DIR, run_period
+from tests.conftest import PERIOD, SAMPLE, evidence
+
+
+def results_exceptions(run_dir):
+    """(control, rule, system, record_key) of every exception in every results.json of the package."""
+    found = set()
+    for path in run_dir.glob("*/results.json"):
+        for control in json.loads(path.read_text())["controls"]:
+            for rule in control["rules"]:
+                for row in rule["exceptions"]:
+                    key = row["account_id"] if "account_id" in row else next(iter(row.values()))
+                    found.add((control["control"], rule["rule"], row.get("system") or "", str(key)))
+    return found
+
+
+def test_sample_period_run_finds_exactly_the_planted_exceptions(sample_run):
+    finished, run_dir = sample_run
+    assert finished.returncode == 1, finished.stderr  # the sample company has exceptions, and no errors
+    expected = pd.read_csv(SAMPLE / "expected_exceptions.csv", dtype=str, keep_default_na=False)
+    assert results_exceptions(run_dir) == set(expected.itertuples(index=False, name=None))
+    assert f"open {run_dir / 'index.html'}" in finished.stdout
+
+
+def test_package_layout_and_manifest(sample_run):
+    _, run_dir = sample_run
+    notebooks = sorted(p.stem for p in NOTEBOOKS_DIR.glob("*.ipynb"))
+    assert sorted(p.name for p in run_dir.iterdir() if p.is_dir()) == notebooks
+    for name in notebooks:
+        assert {p.name for p in (run_dir / name).iterdir()} == {"executed.ipynb", "report.html", "results.json",
+                                                                   "exceptions.csv"}
+    manifest = json.loads((run_dir / MANIFEST).read_text())
+    assert manifest["run_id"] == run_dir.name and manifest["exit_code"] == 1
+    assert manifest["outputs"] == hash_tree(run_dir, skip=(MANIFEST,))
+    assert manifest["inputs"]["evidence"] == hash_tree(SAMPLE)
+    assert set(manifest["inputs"]["notebooks"]) == {f"{n}.ipynb" for n in notebooks}
+    assert {"python", "pandas", "great-expectations", "papermill", "nbconvert"} <= set(manifest["tools"])
+    assert manifest["started_at"] <= manifest["finished_at"] and manifest["project_commit"]
+    assert manifest["parameters"]["deprovision_sla_days"] == 1
+    assert not [p for p in run_dir.parent.iterdir() if p.name.startswith(".")], "no half-written run is left behind"
+
+
+def test_index_shows_every_control_with_its_status_and_exception_count(sample_run):
+    _, run_dir = sample_run
+    page = (run_dir / "index.html").read_text()
+    expected = pd.read_csv(SAMPLE / "expected_exceptions.csv", dtype=str, keep_default_na=False)
+    for control in load_catalog().controls:
+        count = int((expected["control"] == control.control_id).sum())
+        row = page.split(f"<td>{control.control_id}</td>", 1)[1].split("</tr>", 1)[0]
+        assert '<span class="status exceptions">exceptions</span>' in row
+        assert f'<td class="number">{count}</td>' in row
+        assert f'href="{control.notebook.removesuffix(".ipynb")}/report.html"' in row
+
+
+def test_reports_hide_code_and_carry_the_run_header(sample_run):
+    _, run_dir = sample_run
+    report = (run_dir / "20_offboarding" / "report.html").read_text()
+    assert "ControlArea.open" not in report  # code hidden without --with-code
+    assert run_dir.name in report and "CC6.2 Registration and removal of access" in report
+    assert hash_tree(SAMPLE)["accounts/okta_users.csv"] in report
+    assert "data:image/png;base64," in report  # the chart is embedded, not linked
+    for external in ('src="http', "src='http", 'href="http', "require.min.js", "mathjax", "mermaid"):
+        assert external not in report.lower()
+
+
+def test_exceptions_csv_lists_every_exception_of_the_notebook(sample_run):
+    _, run_dir = sample_run
+    table = pd.read_csv(run_dir / "20_offboarding" / "exceptions.csv", dtype=str, keep_default_na=False)
+    expected = pd.read_csv(SAMPLE / "expected_exceptions.csv", dtype=str, keep_default_na=False)
+    assert sorted(zip(table["rule"], table["record_key"])) == sorted(
+        zip(*expected.loc[expected["control"] == "CC6.2", ["rule", "record_key"]].T.values))
+
+
+def test_verify_passes_then_names_a_changed_added_and_missing_file(sample_run, tmp_path):
+    _, run_dir = sample_run
+    assert evidence("verify", run_dir).returncode == 0
+    copy = tmp_path / run_dir.name
+    shutil.copytree(run_dir, copy)
+    for path in copy.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    report = copy / "10_access" / "report.html"
+    data = bytearray(report.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    report.write_bytes(bytes(data))
+    (copy / "40_people" / "exceptions.csv").unlink()
+    (copy / "notes.txt").write_text("added later")
+    checked = evidence("verify", copy)
+    assert checked.returncode == 1
+    assert checked.stdout.splitlines()[:3] == ["changed: 10_access/report.html", "added:   notes.txt",
+                                               "missing: 40_people/exceptions.csv"]
+
+
+def test_verify_refuses_a_folder_that_is_not_a_package(tmp_path):
+    checked = evidence("verify", tmp_path)
+    assert checked.returncode == 2 and "manifest.json not found" in checked.stderr
+
+
+def test_second_run_of_the_period_gets_a_new_id_and_leaves_the_first_untouched(sample_run):
+    _, first = sample_run
+    before = hash_tree(first)
+    finished = evidence("run", "--period", PERIOD, "--evidence-dir", SAMPLE, "--out", first.parent.parent,
+                        "--only", "CC1.4", "--jobs", 1)
+    assert finished.returncode == 1, finished.stderr
+    runs = sorted(p.name for p in first.parent.iterdir())
+    assert len(runs) == 2 and first.name in runs
+    assert hash_tree(first) == before
+    second = first.parent / next(r for r in runs if r != first.name)
+    assert sorted(p.name for p in second.iterdir() if p.is_dir()) == ["00_inventory", "40_people"]
+
+
+def test_hostile_evidence_is_inert_in_html_and_csv(sample_copy, tmp_path):
+    okta = sample_copy / "accounts" / "okta_users.csv"
+    text = okta.read_text(encoding="utf-8-sig")
+    text = text.replace("Noah García", "<script>alert(1)</script>").replace(
+        "Noah Jensen", '"=HYPERLINK(""http://x"",""y"")"')
+    okta.write_text("\ufeff" + text, encoding="utf-8")
+    result = run_period(PERIOD, evidence_dir=sample_copy, out=tmp_path / "out", only=("CC6.1",), progress=False)
+    report = (result.run_dir / "10_access" / "report.html").read_text()
+    assert "<script>alert(1)</script>" not in report
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report
+    table = pd.read_csv(result.run_dir / "10_access" / "exceptions.csv", dtype=str, keep_default_na=False)
+    names = set(table["display_name"])
+    assert "'=HYPERLINK(\"http://x\",\"y\")" in names and "<script>alert(1)</script>" in names
+    assert not any(value.startswith(("=", "+", "-", "@")) for value in table.to_numpy().ravel())
+
+
+def test_a_notebook_that_raises_yields_exit_2_an_error_row_and_html_showing_the_error(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOKS_DIR, notebooks)
+    path = notebooks / "30_change_management.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.insert(5, nbformat.v4.new_code_cell('raise RuntimeError("planted failure in the middle")'))
+    nbformat.write(notebook, path)
+    result = run_period(PERIOD, evidence_dir=SAMPLE, out=tmp_path / "out", only=("CC8.1",), notebooks_dir=notebooks,
+                        progress=False)
+    assert result.exit_code == 2
+    folder = result.run_dir / "30_change_management"
+    assert (folder / "executed.ipynb").is_file() and not (folder / "results.json").exists()
+    assert "planted failure in the middle" in (folder / "report.html").read_text()
+    index = (result.run_dir / "index.html").read_text()
+    row = index.split("<td>CC8.1</td>", 1)[1].split("</tr>", 1)[0]
+    assert '<span class="status error">error</span>' in row and "planted failure in the middle" in row
+    manifest = json.loads((result.run_dir / MANIFEST).read_text())
+    assert manifest["exit_code"] == 2 and set(manifest["outputs"]) >= {"30_change_management/report.html"}
+
+
+def test_formula_cells_are_neutralised_and_other_values_kept():
+    assert [neutralise_formula(v) for v in ["=1+1", "+1", "-2", "@SUM(A1)", "\tx", "ok", 5, None]] == \
+        ["'=1+1", "'+1", "'-2", "'@SUM(A1)", "'\tx", "ok", 5, None]
+
+
+def test_a_finished_run_is_never_overwritten(tmp_path):
+    builder = PackageBuilder(tmp_path, PERIOD, run_id="20260101T000000Z-aaaaaa")
+    (builder.work_dir / "note.txt").write_text("first")
+    first = builder.finish({})
+    with pytest.raises(FileExistsError, match="never overwritten"):
+        PackageBuilder(tmp_path, PERIOD, run_id="20260101T000000Z-aaaaaa")
+    assert (first / "note.txt").read_text() == "first" and verify(first).ok
+    assert new_run_id() != new_run_id()
