@@ -1,6 +1,8 @@
 """End to end: `evidence run` on the sample company, the package it writes, and `evidence verify`."""
 
+import html
 import json
+import re
 import shutil
 
 import nbformat
@@ -110,13 +112,32 @@ def test_second_run_of_the_period_gets_a_new_id_and_leaves_the_first_untouched(s
     _, first = sample_run
     before = hash_tree(first)
     finished = evidence("run", "--period", PERIOD, "--evidence-dir", SAMPLE, "--out", first.parent.parent,
-                        "--only", "CC1.4", "--jobs", 1)
+                        "--only", "CC1.4", "--jobs", 1, "--mask-pii", "--with-code")
     assert finished.returncode == 1, finished.stderr
     runs = sorted(p.name for p in first.parent.iterdir())
     assert len(runs) == 2 and first.name in runs
     assert hash_tree(first) == before
     second = first.parent / next(r for r in runs if r != first.name)
     assert sorted(p.name for p in second.iterdir() if p.is_dir()) == ["00_inventory", "40_people"]
+    # --mask-pii: the people behind CC1.4's exceptions are not named anywhere in what the run wrote
+    names = _people_named_in(first / "40_people" / "results.json", "background_check_before_hire")
+    assert len(names) == 3
+    written = "".join(p.read_text() for p in (second / "40_people").iterdir())
+    assert not [n for n in names if n in written] and "person-" in written
+    shown = re.sub(r"<[^>]+>", "", (second / "40_people" / "report.html").read_text())
+    assert "area = ControlArea.open(" in html.unescape(shown)  # --with-code
+
+
+def _people_named_in(results_path, rule_id):
+    controls = json.loads(results_path.read_text())["controls"]
+    return {row["name"] for c in controls for r in c["rules"] if r["rule"] == rule_id for row in r["exceptions"]}
+
+
+def test_run_refuses_unknown_parameters_and_controls_before_writing_anything(tmp_path):
+    for args, message in ((["--param", "sla=3"], "unknown parameter"), (["--only", "CC9.9"], "unknown control")):
+        finished = evidence("run", "--period", PERIOD, "--evidence-dir", SAMPLE, "--out", tmp_path, *args)
+        assert finished.returncode == 2 and message in finished.stderr
+    assert not list(tmp_path.iterdir())
 
 
 def test_hostile_evidence_is_inert_in_html_and_csv(sample_copy, tmp_path):
