@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from evidence_lib.controls import Catalog, Rule, load_catalog
@@ -175,8 +175,8 @@ def _build_views(frames: dict[str, pd.DataFrame], period: Period, as_of: pd.Time
 _CONTEXT = None
 
 
-def _batch(view: str, frame: pd.DataFrame):
-    """A GX batch over one frame, from one ephemeral context per process."""
+def _batch_definition(view: str):
+    """The whole-frame batch definition of a view, in one ephemeral context per process."""
     global _CONTEXT
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
@@ -192,7 +192,24 @@ def _batch(view: str, frame: pd.DataFrame):
     except LookupError:
         asset = source.add_dataframe_asset(view)
         asset.add_batch_definition_whole_dataframe("whole")
-    return asset.get_batch_definition("whole").get_batch(batch_parameters={"dataframe": frame})
+    return asset.get_batch_definition("whole")
+
+
+def _run_suite(view: str, frame: pd.DataFrame, suite, params: dict):
+    """Validate the suite on the frame. This is what Batch.validate and ValidationDefinition.run
+    do inside (GX's v1 Validator), minus one of their two fetches of the batch: GX fingerprints
+    a pandas batch by hashing all of it each time it is fetched."""
+    from great_expectations.validator.v1_validator import Validator
+
+    validator = Validator(
+        batch_definition=_batch_definition(view), batch_parameters={"dataframe": frame},
+        # GX reports failing rows by the frame's index labels (unique here), which it collects
+        # vectorised; asking it for key columns costs a Python lookup per failing row. The
+        # labels are turned back into the view's keys by the caller.
+        result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False},
+    )
+    return validator.validate_expectation_suite(
+        suite, expectation_parameters={k: v for k, v in params.items() if not isinstance(v, str)})
 
 
 def judge_view(view: str, frame: pd.DataFrame, rules: list[Rule], catalog: Catalog, params: dict) -> dict[str, RuleResult]:
@@ -203,7 +220,8 @@ def judge_view(view: str, frame: pd.DataFrame, rules: list[Rule], catalog: Catal
     wanted = {r.rule_id for r in rules}
     spec = catalog.suite_json(view)
     spec["expectations"] = [e for e in spec["expectations"] if e["meta"]["rule_id"] in wanted]
-    populations = {rule_id: _population(frame, spec, rule_id) for rule_id in wanted}
+    masks = {c: _mask(frame, c) for c in {e["kwargs"].get("row_condition") for e in spec["expectations"]} if c}
+    populations = {rule_id: _population(frame, spec, rule_id, masks) for rule_id in wanted}
     results: dict[str, RuleResult] = {}
     empty = {rule_id for rule_id, n in populations.items() if n == 0}
     spec["expectations"] = [e for e in spec["expectations"] if e["meta"]["rule_id"] not in empty]
@@ -218,27 +236,18 @@ def judge_view(view: str, frame: pd.DataFrame, rules: list[Rule], catalog: Catal
         # String row conditions are deprecated for GX 2.0; the suites stay plain JSON that GX 1.x
         # (pinned <2 in pyproject) loads as-is, and the warning would repeat once per expectation.
         warnings.filterwarnings("ignore", message=STRING_CONDITION_DEPRECATION, category=DeprecationWarning)
-        # GX's pandas engine applies a row condition as DataFrame.query — a full copy of the
-        # frame — once for every metric it computes. Each group of expectations sharing a
-        # condition is handed its rows already filtered by that same query, once, and only
-        # the columns it tests; the suite JSON keeps the condition as the statement of the rule.
-        for condition, group in _by_condition(spec):
-            rows = frame if not condition else frame[_mask(frame, condition)]
-            suite = gx.ExpectationSuite(**group)
-            outcome = _batch(view, rows[_columns_used(group, frame)]).validate(
-                suite,
-                expectation_parameters={k: v for k, v in params.items() if not isinstance(v, str)},
-                # GX reports failing rows by the frame's index labels (unique here), which it
-                # collects vectorised; asking it for key columns costs a Python lookup per failing
-                # row. The labels are turned back into the view's keys below.
-                result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False},
-            )
-            for result in outcome.results:
-                rule_id = result.expectation_config.meta["rule_id"]
-                if result.exception_info and result.exception_info.get("raised_exception"):
-                    raise RuntimeError(f"GX could not evaluate {rule_id}: "
-                                       f"{result.exception_info['exception_message']}")
-                failing[rule_id].update(result.result.get("unexpected_index_list") or [])
+        # GX's pandas engine applies a row condition as DataFrame.query (a full copy of the frame)
+        # once per metric, and fingerprints each batch by hashing all of it. The whole suite
+        # runs instead as one batch in which each condition was applied once, here (see
+        # _conditions_applied); the suite JSON keeps the conditions as the statement of the rules.
+        batch_frame, suite_spec = _conditions_applied(frame, spec, masks)
+        outcome = _run_suite(view, batch_frame, gx.ExpectationSuite(**suite_spec), params)
+        for result in outcome.results:
+            rule_id = result.expectation_config.meta["rule_id"]
+            if result.exception_info and result.exception_info.get("raised_exception"):
+                raise RuntimeError(f"GX could not evaluate {rule_id}: "
+                                   f"{result.exception_info['exception_message']}")
+            failing[rule_id].update(result.result.get("unexpected_index_list") or [])
     for rule_id, labels in failing.items():
         rule = by_id[rule_id]
         rows = full.loc[sorted(labels)].drop_duplicates(subset=key).reset_index(drop=True)[list(rule.show)]
@@ -246,16 +255,57 @@ def judge_view(view: str, frame: pd.DataFrame, rules: list[Rule], catalog: Catal
     return results
 
 
-def _by_condition(spec: dict) -> list[tuple[str, dict]]:
-    """The suite split by row condition: (condition, a suite of its expectations without it)."""
-    groups: dict[str, list] = {}
+def _conditions_applied(frame: pd.DataFrame, spec: dict, masks: dict[str, pd.Series]) -> tuple[pd.DataFrame, dict]:
+    """The suite without row conditions, and a frame in which each condition is already applied.
+
+    An expectation with a row condition tests its own copy of its column, blank (null) on the
+    rows outside the condition: GX leaves nulls out of every column-map expectation, so those
+    rows are not tested. A not-null expectation tests instead whether the value is present,
+    counting rows outside the condition as present. Rows keep their labels, so GX's failing
+    rows are the view's rows. Flags become nullable booleans, so blanking them keeps a
+    compact dtype rather than Python objects (cheaper to hash: GX fingerprints the batch).
+    """
+    columns: dict[str, pd.Series] = {}
+    compacted: dict[str, pd.Series] = {}
+
+    def compact(column: str) -> pd.Series:
+        if column not in compacted:
+            compacted[column] = _compact(frame[column])
+        return compacted[column]
+
+    expectations = []
     for expectation in spec["expectations"]:
         kwargs = dict(expectation["kwargs"])
         condition = kwargs.pop("row_condition", None) or ""
         kwargs.pop("condition_parser", None)
-        groups.setdefault(condition, []).append({**expectation, "kwargs": kwargs})
-    return [(condition, {**spec, "name": f"{spec['name']}:{n}", "expectations": expectations})
-            for n, (condition, expectations) in enumerate(groups.items())]
+        if "column_list" in kwargs:
+            if condition:
+                raise ValueError(f"{expectation['meta']['rule_id']}: a row condition on a multi-column "
+                                 f"expectation is not supported")
+            columns.update({c: compact(c) for c in kwargs["column_list"]})
+        elif not condition:
+            columns[kwargs["column"]] = compact(kwargs["column"])
+        else:
+            mask = masks[condition]
+            values = frame[kwargs["column"]]
+            if expectation["type"] == "expect_column_values_to_not_be_null":
+                name = f"{kwargs['column']} present if {condition}"
+                columns[name] = pd.Series(np.where(mask & values.isna(), np.nan, 1.0), index=frame.index)
+            else:
+                name = f"{kwargs['column']} if {condition}"
+                if name not in columns:
+                    columns[name] = compact(kwargs["column"]).where(mask)
+            kwargs["column"] = name
+        expectations.append({**expectation, "kwargs": kwargs})
+    return pd.DataFrame(columns, index=frame.index), {**spec, "expectations": expectations}
+
+
+def _compact(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype("boolean")
+    if pd.api.types.is_string_dtype(values) and not isinstance(values.dtype, pd.CategoricalDtype):
+        return values.astype("category")
+    return values
 
 
 def _mask(frame: pd.DataFrame, condition: str) -> pd.Series:
@@ -263,22 +313,12 @@ def _mask(frame: pd.DataFrame, condition: str) -> pd.Series:
     return frame.eval(condition).astype(bool)
 
 
-def _columns_used(spec: dict, frame: pd.DataFrame) -> list[str]:
-    """Every column an expectation tests or filters on: GX copies what it is handed, per metric."""
-    used = set()
-    for expectation in spec["expectations"]:
-        kwargs = expectation["kwargs"]
-        used |= {kwargs["column"]} if "column" in kwargs else set(kwargs.get("column_list", ()))
-        used |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", kwargs.get("row_condition") or "")) & set(frame.columns)
-    return [c for c in frame.columns if c in used]
-
-
-def _population(frame: pd.DataFrame, spec: dict, rule_id: str) -> int:
+def _population(frame: pd.DataFrame, spec: dict, rule_id: str, masks: dict[str, pd.Series]) -> int:
     """Rows under the rule: the union of its expectations' row conditions."""
     conditions = {e["kwargs"].get("row_condition") for e in spec["expectations"] if e["meta"]["rule_id"] == rule_id}
     if None in conditions:
         return len(frame)
     covered = pd.Series(False, index=frame.index)
     for condition in conditions:
-        covered |= _mask(frame, condition)
+        covered |= masks[condition]
     return int(covered.sum())
