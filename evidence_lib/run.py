@@ -76,7 +76,10 @@ def run_notebook(task: NotebookTask) -> NotebookOutcome:
         try:
             papermill.execute_notebook(str(task.notebook), str(executed), parameters=task.parameters,
                                        cwd=str(task.notebook.parent), progress_bar=False, log_output=False,
-                                       execution_timeout=task.cell_timeout, config=config, kernel_name="python3")
+                                       execution_timeout=task.cell_timeout, config=config, kernel_name="python3",
+                                       # jupyter_client interrupts a kernel before shutting it down, and
+                                       # ipykernel logs that as an ERROR; cell errors reach the notebook.
+                                       extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
         except Exception as exc:  # noqa: BLE001 - any failure is this notebook's error, reported, not raised
             error = _one_line(exc)
     results_path = task.folder / "results.json"
