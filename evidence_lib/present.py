@@ -256,6 +256,19 @@ def _figure(title: str):
     return figure, axes
 
 
+def _finish(figure, axes, *, limit: tuple[float, str], xlabel: str, ylabel: str, vertical: bool = False,
+            dates: bool = True):
+    """The rule's threshold as a dashed line, axis labels and legend: every chart reads the same way."""
+    value, label = limit
+    (axes.axvline if vertical else axes.axhline)(value, color=STATUS_COLOURS[ERROR], linestyle="--", label=label)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.legend(fontsize=8)
+    if dates:
+        figure.autofmt_xdate()
+    return figure
+
+
 def days_since_login_chart(validation: Validation):
     accounts = validation.views["accounts"]
     tracked = accounts[accounts["enabled"] & accounts["login_tracked"]]
@@ -264,11 +277,8 @@ def days_since_login_chart(validation: Validation):
     for system, rows in tracked.groupby("system"):
         axes.hist(rows["days_since_login"].dropna(), bins=range(0, int(tracked["days_since_login"].max() or 0) + 15, 7),
                   alpha=0.6, label=system)
-    axes.axvline(limit, color=STATUS_COLOURS[ERROR], linestyle="--", label=f"{limit} days")
-    axes.set_xlabel("days since last login (or since creation if never used)")
-    axes.set_ylabel("accounts")
-    axes.legend(fontsize=8)
-    return figure
+    return _finish(figure, axes, limit=(limit, f"{limit} days"), vertical=True, dates=False,
+                   xlabel="days since last login (or since creation if never used)", ylabel="accounts")
 
 
 def deprovision_lag_chart(validation: Validation):
@@ -280,13 +290,9 @@ def deprovision_lag_chart(validation: Validation):
     late = disabled["deprovision_lag_days"] > sla
     axes.scatter(disabled["termination_date"], disabled["deprovision_lag_days"],
                  c=[STATUS_COLOURS[ERROR] if x else STATUS_COLOURS[PASS] for x in late], s=18)
-    axes.axhline(sla, color=STATUS_COLOURS[ERROR], linestyle="--", label=f"SLA: {sla} day(s)")
     not_disabled = int(leavers["deprovision_lag_days"].isna().sum())
-    axes.set_xlabel(f"termination date ({not_disabled} account(s) with no disable time are not plotted)")
-    axes.set_ylabel("days to disable")
-    axes.legend(fontsize=8)
-    figure.autofmt_xdate()
-    return figure
+    return _finish(figure, axes, limit=(sla, f"SLA: {sla} day(s)"), ylabel="days to disable",
+                   xlabel=f"termination date ({not_disabled} account(s) with no disable time are not plotted)")
 
 
 def approval_lag_chart(validation: Validation):
@@ -296,12 +302,10 @@ def approval_lag_chart(validation: Validation):
     for change_type, rows in changes.groupby("change_type"):
         axes.scatter(rows["first_deployed_at"], rows["approval_after_deploy_days"], s=14, label=change_type)
     axes.axhline(0, color="#555555", linewidth=0.8)
-    axes.axhline(window, color=STATUS_COLOURS[ERROR], linestyle="--", label=f"emergency window: {window} day(s)")
-    axes.set_xlabel(f"first deployment ({int(changes['approved_at'].isna().sum())} unapproved change(s) not plotted)")
-    axes.set_ylabel("days from deploy to approval")
-    axes.legend(fontsize=8)
-    figure.autofmt_xdate()
-    return figure
+    unapproved = int(changes["approved_at"].isna().sum())
+    return _finish(figure, axes, limit=(window, f"emergency window: {window} day(s)"),
+                   xlabel=f"first deployment ({unapproved} unapproved change(s) not plotted)",
+                   ylabel="days from deploy to approval")
 
 
 def training_lag_chart(validation: Validation):
@@ -313,12 +317,7 @@ def training_lag_chart(validation: Validation):
                  color=STATUS_COLOURS[PASS], label="trained")
     axes.scatter(hires.loc[~trained, "hire_date"], hires.loc[~trained, "training_days_after_hire"], s=16,
                  marker="x", color=STATUS_COLOURS[ERROR], label="not yet trained (days so far)")
-    axes.axhline(due, color=STATUS_COLOURS[ERROR], linestyle="--", label=f"due: {due} days")
-    axes.set_xlabel("hire date")
-    axes.set_ylabel("days after hire")
-    axes.legend(fontsize=8)
-    figure.autofmt_xdate()
-    return figure
+    return _finish(figure, axes, limit=(due, f"due: {due} days"), xlabel="hire date", ylabel="days after hire")
 
 
 CHARTS = {"days_since_login": days_since_login_chart, "deprovision_lag": deprovision_lag_chart,

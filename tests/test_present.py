@@ -79,3 +79,31 @@ def test_notebook_is_committed_without_outputs_except_checked_cells(path):
     assert "papermill" not in notebook.metadata
     calls = [c for c in code if c not in parameters]
     assert all(len(c.source.splitlines()) <= 5 for c in calls), "notebook cells stay short calls into evidence_lib"
+
+
+@pytest.fixture(scope="module")
+def sample_validation():
+    from evidence_lib import load_folder, parse_period, validate
+
+    return validate(load_folder(SAMPLE), parse_period(PERIOD))
+
+
+@pytest.mark.parametrize("name, threshold, points", [
+    ("deprovision_lag", 1, 29),        # 31 leaver accounts, 2 still enabled (no disable time)
+    ("training_lag", 30, 30),          # every new hire: trained, or days so far
+    ("approval_lag", 2, None),
+    ("days_since_login", 90, None),
+])
+def test_each_chart_draws_its_rule_threshold_and_its_population(sample_validation, name, threshold, points):
+    import matplotlib.pyplot as plt
+
+    from evidence_lib.present import CHARTS
+
+    figure = CHARTS[name](sample_validation)
+    axes = figure.axes[0]
+    dashed = [line for line in axes.get_lines() if line.get_linestyle() == "--"]
+    assert len(dashed) == 1 and threshold in {*dashed[0].get_xdata(), *dashed[0].get_ydata()}
+    if points is not None:
+        assert sum(len(c.get_offsets()) for c in axes.collections) == points
+    assert axes.get_title(loc="left") and axes.get_xlabel() and axes.get_ylabel()
+    plt.close(figure)

@@ -1,6 +1,7 @@
 """End to end: `evidence run` on the sample company, the package it writes, and `evidence verify`."""
 
 import html
+from datetime import datetime, timezone
 import json
 import re
 import shutil
@@ -189,3 +190,13 @@ def test_a_finished_run_is_never_overwritten(tmp_path):
         PackageBuilder(tmp_path, PERIOD, run_id="20260101T000000Z-aaaaaa")
     assert (first / "note.txt").read_text() == "first" and verify(first).ok
     assert new_run_id() != new_run_id()
+
+
+def test_runs_of_one_period_started_together_do_not_collide(tmp_path):
+    same_second = datetime(2026, 10, 1, 6, 0, tzinfo=timezone.utc)
+    builders = [PackageBuilder(tmp_path, PERIOD, run_id=new_run_id(same_second)) for _ in range(2)]
+    for number, builder in enumerate(builders):
+        (builder.work_dir / "n.txt").write_text(str(number))
+    finished = [b.finish({}) for b in reversed(builders)]
+    assert finished[0] != finished[1] and all(verify(f).ok for f in finished)
+    assert sorted((f / "n.txt").read_text() for f in finished) == ["0", "1"]
