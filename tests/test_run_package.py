@@ -1,10 +1,10 @@
 """End to end: `evidence run` on the sample company, the package it writes, and `evidence verify`."""
 
 import html
-from datetime import datetime, timezone
 import json
 import re
 import shutil
+from datetime import datetime, timezone
 
 import nbformat
 import pandas as pd
