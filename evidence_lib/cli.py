@@ -90,7 +90,9 @@ def _check_controls(evidence, period_text, as_of, params, json_path) -> int:
 
 
 @main.command()
-@click.option("--period", required=True, help="A quarter (2026-Q3) or a month (2026-08).")
+@click.option("--period", help="A quarter (2026-Q3), a month (2026-08) or dates (2026-07-15..2026-09-30).")
+@click.option("--start", help="First day of the period (YYYY-MM-DD), with --end instead of --period.")
+@click.option("--end", help="Last day of the period (YYYY-MM-DD), inclusive.")
 @click.option("--evidence-dir", type=click.Path(path_type=Path), default=None,
               help="Folder of exports with its evidence.yaml (default: data/samples/<period>).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("out"), show_default=True,
@@ -101,7 +103,7 @@ def _check_controls(evidence, period_text, as_of, params, json_path) -> int:
 @click.option("--with-code", is_flag=True, help="Show the notebooks' code in the HTML reports.")
 @click.option("--as-of", help="The date the evidence describes (default: the declared export time).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a control parameter (repeatable).")
-def run(period, evidence_dir, out, only, jobs, mask_pii, with_code, as_of, params) -> None:
+def run(period, start, end, evidence_dir, out, only, jobs, mask_pii, with_code, as_of, params) -> None:
     """Execute every notebook for PERIOD and write the evidence package.
 
     Writes OUT/<period>/<run-id>/ with index.html, manifest.json and, per notebook, executed.ipynb,
@@ -112,9 +114,13 @@ def run(period, evidence_dir, out, only, jobs, mask_pii, with_code, as_of, param
 
     Example: evidence run --period 2026-Q3 --jobs 2
     """
+    from evidence_lib.period import parse_period
     from evidence_lib.run import PROJECT_DIR, run_period
 
     try:
+        if not period and not (start and end):
+            raise EvidenceError("give --period (2026-Q3, 2026-08) or both --start and --end (YYYY-MM-DD)")
+        period = parse_period(period or "", start, end).label
         evidence_dir = evidence_dir or PROJECT_DIR / "data" / "samples" / period
         result = run_period(period, evidence_dir=evidence_dir, out=out, only=tuple(only), jobs=jobs,
                             mask_pii=mask_pii, with_code=with_code, as_of=as_of,

@@ -1,4 +1,7 @@
-"""Audit periods: a quarter (2026-Q3), a month (2026-08) or an explicit start/end."""
+"""Audit periods: a quarter (2026-Q3), a month (2026-08) or explicit dates (2026-07-15..2026-09-30).
+
+A period travels as text (a papermill parameter, a folder name), so every kind has one.
+"""
 
 from __future__ import annotations
 
@@ -29,13 +32,15 @@ def parse_period(text: str, start: str | None = None, end: str | None = None) ->
         year, month = int(match[1]), int(match[2])
         if 1 <= month <= 12:
             return Period(text, date(year, month, 1), _month_end(year, month))
+    if match := re.fullmatch(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})", text):
+        start, end, text = match[1], match[2], ""
     if start and end:
         first, last = date.fromisoformat(start), date.fromisoformat(end)
         if first > last:
             raise EvidenceError(f"period {text!r}: start {start} is after end {end}")
-        return Period(text or f"{start}..{end}", first, last)
+        return Period(text or f"{first}..{last}", first, last)
     raise EvidenceError(f"cannot read period {text!r}: use a quarter (2026-Q3), a month (2026-08), "
-                        "or give --start and --end as YYYY-MM-DD")
+                        "or dates 2026-07-15..2026-09-30 (--start and --end as YYYY-MM-DD)")
 
 
 def _month_end(year: int, month: int) -> date:

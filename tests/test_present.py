@@ -107,3 +107,10 @@ def test_each_chart_draws_its_rule_threshold_and_its_population(sample_validatio
         assert sum(len(c.get_offsets()) for c in axes.collections) == points
     assert axes.get_title(loc="left") and axes.get_xlabel() and axes.get_ylabel()
     plt.close(figure)
+
+
+def test_a_period_given_as_dates_reaches_the_notebook_as_text():
+    quarter = ControlArea.open(["CC8.1"], period=PERIOD, evidence_dir=str(SAMPLE))
+    dated = ControlArea.open(["CC8.1"], period="2026-07-01..2026-09-30", evidence_dir=str(SAMPLE))
+    assert dated.period.label == "2026-07-01..2026-09-30"
+    assert dated.exception_rows().equals(quarter.exception_rows())

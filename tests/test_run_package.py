@@ -135,8 +135,11 @@ def _people_named_in(results_path, rule_id):
 
 
 def test_run_refuses_unknown_parameters_and_controls_before_writing_anything(tmp_path):
-    for args, message in ((["--param", "sla=3"], "unknown parameter"), (["--only", "CC9.9"], "unknown control")):
-        finished = evidence("run", "--period", PERIOD, "--evidence-dir", SAMPLE, "--out", tmp_path, *args)
+    for args, message in ((["--period", PERIOD, "--param", "sla=3"], "unknown parameter"),
+                          (["--period", PERIOD, "--only", "CC9.9"], "unknown control"),
+                          (["--start", "2026-07-01"], "both --start and --end"),
+                          (["--start", "2026-09-30", "--end", "2026-07-01"], "is after end")):
+        finished = evidence("run", "--evidence-dir", SAMPLE, "--out", tmp_path, *args)
         assert finished.returncode == 2 and message in finished.stderr
     assert not list(tmp_path.iterdir())
 
