@@ -195,13 +195,7 @@ class ControlArea:
     def results(self) -> dict:
         document = {"controls": [], "status": self.status(), "period": {"label": self.period.label}}
         if self.validation is not None:
-            shown = self.validation
-            if self.mask:
-                shown = Validation(shown.period, shown.as_of, shown.parameters, [
-                    type(c)(c.control_id, c.title, [type(r)(r.rule, r.status, r.population, self._masked(r.exceptions),
-                                                            r.reason) for r in c.rules])
-                    for c in shown.controls])
-            document.update(shown.as_dict())
+            document.update(self.validation.map_exceptions(self._masked).as_dict())
         files = inventory_table(self.evidence)
         document["inventory"] = files.astype(object).where(files.notna(), None).to_dict(orient="records")
         document["pii_masked"] = bool(self.mask)

@@ -24,7 +24,7 @@ from evidence_lib.controls import load_catalog
 from evidence_lib.package import PackageBuilder, hash_tree
 from evidence_lib.period import parse_period
 from evidence_lib.render import render_failure_page, render_index, render_report
-from evidence_lib.validate import ERROR, EXCEPTIONS, PASS
+from evidence_lib.validate import ERROR, EXCEPTIONS, PASS, worst
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
@@ -185,7 +185,7 @@ def run_period(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, .
     if hash_tree(evidence_dir) != evidence_hashes:
         for outcome in outcomes:
             outcome.status, outcome.error = ERROR, "the evidence folder changed while the run was reading it"
-    status = _overall(o.status for o in outcomes)
+    status = worst(o.status for o in outcomes)
     finished = datetime.now(timezone.utc)
     summary = {
         "run_id": builder.run_id, "status": status, "exit_code": EXIT_CODES[status],
@@ -227,11 +227,6 @@ def _control_rows(outcomes: list[NotebookOutcome], notebooks: dict[str, list[str
                                    for r in result["rules"]],
                          "notebook": Path(name).stem, "reason": ""})
     return sorted(rows, key=lambda r: r["control"])
-
-
-def _overall(statuses) -> str:
-    statuses = set(statuses)
-    return ERROR if ERROR in statuses else EXCEPTIONS if EXCEPTIONS in statuses else PASS
 
 
 def _declared_parameters(notebook: Path) -> set[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,12 @@ from evidence_lib import views as build
 
 PASS, EXCEPTIONS, ERROR = "pass", "exceptions", "error"
 STRING_CONDITION_DEPRECATION = r"(Passing a string to the row_condition parameter|The condition_parser parameter) is deprecated"
+
+
+def worst(statuses) -> str:
+    """error outranks exceptions, which outrank pass: one failed part makes the whole fail."""
+    statuses = set(statuses)
+    return ERROR if ERROR in statuses else EXCEPTIONS if EXCEPTIONS in statuses else PASS
 
 
 @dataclass
@@ -46,8 +52,7 @@ class ControlResult:
 
     @property
     def status(self) -> str:
-        statuses = {r.status for r in self.rules}
-        return ERROR if ERROR in statuses else EXCEPTIONS if EXCEPTIONS in statuses else PASS
+        return worst(r.status for r in self.rules)
 
 
 @dataclass
@@ -62,10 +67,14 @@ class Validation:
     def rules(self) -> list[RuleResult]:
         return [r for c in self.controls for r in c.rules]
 
+    def map_exceptions(self, transform) -> "Validation":
+        """The same validation with every rule's exception rows passed through transform (e.g. PII masking)."""
+        return replace(self, controls=[replace(c, rules=[replace(r, exceptions=transform(r.exceptions)) for r in c.rules])
+                                       for c in self.controls])
+
     @property
     def status(self) -> str:
-        statuses = {c.status for c in self.controls}
-        return ERROR if ERROR in statuses else EXCEPTIONS if EXCEPTIONS in statuses else PASS
+        return worst(c.status for c in self.controls)
 
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame([
