@@ -136,26 +136,30 @@ def run(period, start, end, evidence_dir, out, only, jobs, mask_pii, with_code, 
 
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
-def verify(run_dir: Path) -> None:
+@click.option("--evidence", "evidence_dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Check this evidence folder against the evidence the run read, instead of the package.")
+def verify(run_dir: Path, evidence_dir: Path | None) -> None:
     """Re-hash every file of a finished package against its manifest.json.
 
     Names every file changed, added or missing; exit code 0 when the package is intact, 1 when not,
-    2 when RUN_DIR is not a package.
+    2 when RUN_DIR is not a package. With --evidence DIR, checks DIR against the hashes of the
+    evidence the run tested.
 
-    Example: evidence verify out/2026-Q3/20261125T101500Z-1a2b3c
+    Example: evidence verify out/2026-Q3/20261125T101500Z-1a2b3c --evidence data/samples/2026-Q3
     """
     from evidence_lib.package import verify as verify_package
 
     try:
-        verification = verify_package(run_dir)
+        verification = verify_package(run_dir, evidence_dir)
     except (FileNotFoundError, ValueError, KeyError) as exc:
         _fail(EvidenceError(str(exc)))
     for line in verification.lines():
         click.echo(line)
+    checked = f"{evidence_dir} (evidence of {run_dir})" if evidence_dir else str(run_dir)
     if verification.ok:
-        click.echo(f"{run_dir}: every file matches manifest.json")
+        click.echo(f"{checked}: every file matches manifest.json")
         sys.exit(EXIT_OK)
-    click.echo(f"{run_dir}: {len(verification.lines())} file(s) differ from manifest.json", err=True)
+    click.echo(f"{checked}: {len(verification.lines())} file(s) differ from manifest.json", err=True)
     sys.exit(EXIT_EXCEPTIONS)
 
 

@@ -127,15 +127,26 @@ class Verification:
                 + [f"missing: {p}" for p in self.missing])
 
 
-def verify(run_dir: Path) -> Verification:
-    """Re-hash a finished package against its manifest; name every file changed, added or missing."""
+def verify(run_dir: Path, evidence_dir: Path | None = None) -> Verification:
+    """Re-hash a finished package against its manifest; name every file changed, added or missing.
+
+    With evidence_dir, check that folder against the evidence the run read instead: is the
+    evidence in hand the evidence that was tested?
+    """
     run_dir = Path(run_dir)
     manifest_path = run_dir / MANIFEST
     if not manifest_path.is_file():
         raise FileNotFoundError(f"{manifest_path} not found: is {run_dir} an evidence package "
                                 f"(<out>/<period>/<run-id>)?")
-    recorded = json.loads(manifest_path.read_text(encoding="utf-8"))["outputs"]
-    actual = hash_tree(run_dir, skip=(MANIFEST,))
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if evidence_dir is None:
+        recorded, actual = manifest["outputs"], hash_tree(run_dir, skip=(MANIFEST,))
+    else:
+        recorded, actual = manifest["inputs"]["evidence"], hash_tree(evidence_dir)
+    return _compare(recorded, actual)
+
+
+def _compare(recorded: dict[str, str], actual: dict[str, str]) -> Verification:
     return Verification(
         changed=sorted(p for p in recorded if p in actual and actual[p] != recorded[p]),
         added=sorted(p for p in actual if p not in recorded),

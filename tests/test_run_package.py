@@ -104,6 +104,15 @@ def test_verify_passes_then_names_a_changed_added_and_missing_file(sample_run, t
                                                "missing: 40_people/exceptions.csv"]
 
 
+def test_verify_checks_evidence_in_hand_against_the_evidence_the_run_tested(sample_run, sample_copy):
+    _, run_dir = sample_run
+    assert evidence("verify", run_dir, "--evidence", sample_copy).returncode == 0
+    completions = sample_copy / "people" / "lms_completions.csv"
+    completions.write_text(completions.read_text() + "\n")
+    checked = evidence("verify", run_dir, "--evidence", sample_copy)
+    assert checked.returncode == 1 and checked.stdout.splitlines()[0] == "changed: people/lms_completions.csv"
+
+
 def test_verify_refuses_a_folder_that_is_not_a_package(tmp_path):
     checked = evidence("verify", tmp_path)
     assert checked.returncode == 2 and "manifest.json not found" in checked.stderr
