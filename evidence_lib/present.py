@@ -236,7 +236,8 @@ def _all_rows(frame: pd.DataFrame):
     """A table that shows every row: an auditor must see each exception, not pandas' first and last five."""
     from IPython.display import HTML
 
-    return HTML(frame.to_html(index=False, na_rep="", escape=True, max_rows=None, max_cols=None, border=0))
+    return HTML(frame.to_html(index=False, na_rep="", escape=True, max_rows=None, max_cols=None, border=0,
+                              justify="left"))
 
 
 # -- charts ---------------------------------------------------------------------------------------
@@ -268,9 +269,10 @@ def days_since_login_chart(validation: Validation):
     tracked = accounts[accounts["enabled"] & accounts["login_tracked"]]
     limit = validation.parameters["dormant_days"]
     figure, axes = _figure(f"Enabled accounts by days since last login (dormant after {limit} days)")
-    for system, rows in tracked.groupby("system"):
-        axes.hist(rows["days_since_login"].dropna(), bins=range(0, int(tracked["days_since_login"].max() or 0) + 15, 7),
-                  alpha=0.6, label=system)
+    by_system = {system: rows["days_since_login"].dropna() for system, rows in tracked.groupby("system")}
+    longest = int(tracked["days_since_login"].max()) if tracked["days_since_login"].notna().any() else limit
+    axes.hist(list(by_system.values()), bins=range(0, max(longest, limit) + 14, 7), stacked=True,
+              label=list(by_system))
     return _finish(figure, axes, limit=(limit, f"{limit} days"), vertical=True, dates=False,
                    xlabel="days since last login (or since creation if never used)", ylabel="accounts")
 
