@@ -42,7 +42,7 @@ def check(folder: Path, period: str | None, as_of: str | None, params: tuple[str
     from evidence_lib.sources.folder import load_folder
 
     try:
-        evidence = load_folder(folder)
+        evidence = load_folder(folder, progress=sys.stderr.isatty())
     except ProblemsError as exc:
         _fail(exc)
     table = inventory(evidence)

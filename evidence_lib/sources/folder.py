@@ -173,9 +173,13 @@ def _declared(entry, number: int, shown: str, spec: dict, problems: list[Problem
     )
 
 
-def load_folder(folder: Path) -> EvidenceSet:
+def load_folder(folder: Path, *, progress: bool = False) -> EvidenceSet:
+    """Every declared file loaded (or its problems); progress=True shows a bar on stderr per file."""
+    from tqdm import tqdm
+
     declaration = read_declaration(folder)
-    outcomes = [_load_one(declaration, declared) for declared in declaration.files]
+    files = tqdm(declaration.files, desc="loading evidence", unit="file", disable=not progress, leave=False)
+    outcomes = [_load_one(declaration, declared) for declared in files]
     return EvidenceSet(declaration=declaration, outcomes=outcomes, undeclared=_undeclared(declaration))
 
 
