@@ -115,13 +115,14 @@ def run(period, start, end, evidence_dir, out, only, jobs, mask_pii, with_code, 
     Example: evidence run --period 2026-Q3 --jobs 2
     """
     from evidence_lib.period import parse_period
-    from evidence_lib.run import PROJECT_DIR, run_period
+    from evidence_lib.project import SAMPLES_DIR
+    from evidence_lib.run import run_period
 
     try:
         if not period and not (start and end):
             raise EvidenceError("give --period (2026-Q3, 2026-08) or both --start and --end (YYYY-MM-DD)")
         period = parse_period(period or "", start, end).label
-        evidence_dir = evidence_dir or PROJECT_DIR / "data" / "samples" / period
+        evidence_dir = evidence_dir or SAMPLES_DIR / period
         result = run_period(period, evidence_dir=evidence_dir, out=out, only=tuple(only), jobs=jobs,
                             mask_pii=mask_pii, with_code=with_code, as_of=as_of,
                             parameters=dict(_parse_param(p) for p in params))

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import yaml
 
-EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
+from evidence_lib.project import EXPECTATIONS_DIR
+
 
 
 @dataclass(frozen=True)

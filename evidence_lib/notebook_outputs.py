@@ -49,7 +49,7 @@ def refresh(notebook_path: Path) -> None:
 
 
 def main(paths: list[str]) -> None:
-    from evidence_lib.run import NOTEBOOKS_DIR
+    from evidence_lib.project import NOTEBOOKS_DIR
 
     for path in [Path(p) for p in paths] or sorted(NOTEBOOKS_DIR.glob("*.ipynb")):
         print(f"executing {path.name} ...", flush=True)

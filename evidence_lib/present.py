@@ -18,6 +18,7 @@ import pandas as pd
 from evidence_lib.controls import Catalog, load_catalog
 from evidence_lib.inventory import inventory as inventory_table
 from evidence_lib.period import Period, parse_period
+from evidence_lib.project import PROJECT_DIR
 from evidence_lib.sources.folder import EvidenceSet, load_folder
 from evidence_lib.validate import ERROR, EXCEPTIONS, PASS, Validation, validate
 
@@ -90,7 +91,10 @@ class ControlArea:
             raise ValueError(f"unknown control(s) {unknown}; the catalog has "
                              f"{[c.control_id for c in catalog.controls]}")
         parsed = parse_period(period)
+        # One rule wherever the kernel runs (JupyterLab in notebooks/, papermill from anywhere):
+        # a relative evidence folder is relative to the project folder.
         folder = Path(evidence_dir)
+        folder = folder if folder.is_absolute() else PROJECT_DIR / folder
         evidence = load_folder(folder)
         validation = None
         if control_ids:

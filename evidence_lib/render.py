@@ -10,7 +10,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "templates"
+from evidence_lib.project import TEMPLATES_DIR
+
 REPORT_TEMPLATE = "auditor"
 INDEX_TEMPLATE = "package-index.html.j2"
 HIDDEN_CELL_TAG = "remove_cell"

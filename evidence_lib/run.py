@@ -23,11 +23,10 @@ from pathlib import Path
 from evidence_lib.controls import load_catalog
 from evidence_lib.package import PackageBuilder, hash_tree
 from evidence_lib.period import parse_period
+from evidence_lib.project import NOTEBOOKS_DIR, PROJECT_DIR
 from evidence_lib.render import render_failure_page, render_index, render_report
 from evidence_lib.validate import ERROR, EXCEPTIONS, PASS, worst
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
 INVENTORY_NOTEBOOK = "00_inventory.ipynb"
 EXIT_CODES = {PASS: 0, EXCEPTIONS: 1, ERROR: 2}
 TOOLS = ("pandas", "great-expectations", "papermill", "nbconvert", "nbclient", "ipykernel", "evidence-workbench")

@@ -11,7 +11,8 @@ import pytest
 from evidence_lib.controls import load_catalog
 from evidence_lib.notebook_outputs import is_checked
 from evidence_lib.present import ControlArea, PiiMask
-from evidence_lib.run import INVENTORY_NOTEBOOK, NOTEBOOKS_DIR
+from evidence_lib.project import NOTEBOOKS_DIR
+from evidence_lib.run import INVENTORY_NOTEBOOK
 from tests.conftest import PERIOD, SAMPLE
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
@@ -72,7 +73,7 @@ def test_notebook_is_committed_without_outputs_except_checked_cells(path):
     notebook = nbformat.read(path, as_version=4)
     code = [c for c in notebook.cells if c.cell_type == "code"]
     parameters = [c for c in code if "parameters" in c.metadata.get("tags", [])]
-    assert len(parameters) == 1 and 'evidence_dir = "../data/samples/2026-Q3"' in parameters[0].source
+    assert len(parameters) == 1 and 'evidence_dir = "data/samples/2026-Q3"' in parameters[0].source
     checked = [c for c in code if is_checked(c)]
     assert checked and all(c.outputs and c.execution_count for c in checked)
     assert all(not c.outputs and c.execution_count is None for c in code if not is_checked(c))
@@ -114,3 +115,18 @@ def test_a_period_given_as_dates_reaches_the_notebook_as_text():
     dated = ControlArea.open(["CC8.1"], period="2026-07-01..2026-09-30", evidence_dir=str(SAMPLE))
     assert dated.period.label == "2026-07-01..2026-09-30"
     assert dated.exception_rows().equals(quarter.exception_rows())
+
+
+def test_plain_papermill_from_the_project_folder_runs_a_notebook_with_its_defaults(tmp_path):
+    import subprocess
+    import sys
+
+    from evidence_lib.project import PROJECT_DIR
+
+    executed = tmp_path / "inventory.ipynb"
+    finished = subprocess.run([sys.executable, "-m", "papermill", "notebooks/00_inventory.ipynb", str(executed),
+                               "-p", "period", PERIOD, "--no-progress-bar"], cwd=PROJECT_DIR, capture_output=True,
+                              text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    checked = next(c for c in nbformat.read(executed, 4).cells if is_checked(c))
+    assert checked.outputs[0]["text"].startswith("15 file(s), 2401 row(s) kept, 0 file(s) with problems")

@@ -12,7 +12,8 @@ import pytest
 
 from evidence_lib.controls import load_catalog
 from evidence_lib.package import MANIFEST, PackageBuilder, hash_tree, neutralise_formula, new_run_id, verify
-from evidence_lib.run import NOTEBOOKS_DIR, run_period
+from evidence_lib.project import NOTEBOOKS_DIR
+from evidence_lib.run import run_period
 from tests.conftest import PERIOD, SAMPLE, evidence
 
 

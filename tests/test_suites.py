@@ -5,7 +5,8 @@ import json
 import great_expectations as gx
 import pytest
 
-from evidence_lib.controls import EXPECTATIONS_DIR, load_catalog
+from evidence_lib.controls import load_catalog
+from evidence_lib.project import EXPECTATIONS_DIR
 
 CATALOG = load_catalog()
 SUITES = sorted(EXPECTATIONS_DIR.glob("*.json"))
