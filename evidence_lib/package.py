@@ -90,7 +90,8 @@ class PackageBuilder:
     run_id: str = field(default_factory=new_run_id)
 
     def __post_init__(self):
-        self.out = Path(self.out)
+        # Absolute: notebooks write their results here from a kernel whose working folder is notebooks/.
+        self.out = Path(self.out).resolve()
         self.period_dir = self.out / self.period
         self.period_dir.mkdir(parents=True, exist_ok=True)
         self.final_dir = self.period_dir / self.run_id

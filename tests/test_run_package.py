@@ -122,13 +122,15 @@ def test_verify_refuses_a_folder_that_is_not_a_package(tmp_path):
 def test_second_run_of_the_period_gets_a_new_id_and_leaves_the_first_untouched(sample_run):
     _, first = sample_run
     before = hash_tree(first)
-    finished = evidence("run", "--period", PERIOD, "--evidence-dir", SAMPLE, "--out", first.parent.parent,
-                        "--only", "CC1.4", "--jobs", 1, "--mask-pii", "--with-code")
+    out = first.parent.parent
+    finished = evidence("run", "--period", PERIOD, "--evidence-dir", SAMPLE, "--out", out.name,  # relative, as in the README
+                        "--only", "CC1.4", "--jobs", 1, "--mask-pii", "--with-code", cwd=out.parent)
     assert finished.returncode == 1, finished.stderr
     runs = sorted(p.name for p in first.parent.iterdir())
     assert len(runs) == 2 and first.name in runs
     assert hash_tree(first) == before
     second = first.parent / next(r for r in runs if r != first.name)
+    assert {p.name for p in (second / "40_people").iterdir()} >= {"results.json", "exceptions.csv"}
     assert sorted(p.name for p in second.iterdir() if p.is_dir()) == ["00_inventory", "40_people"]
     # --mask-pii: the people behind CC1.4's exceptions are not named anywhere in what the run wrote
     names = _people_named_in(first / "40_people" / "results.json", "background_check_before_hire")
