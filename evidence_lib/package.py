@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 import secrets
@@ -53,8 +54,6 @@ def neutralise_formula(value):
 
 def write_csv_atomically(path: Path, frame: pd.DataFrame) -> None:
     """CSV for spreadsheets: every text cell that could be read as a formula is neutralised."""
-    import io
-
     safe = frame.astype(object).where(frame.notna(), None).map(neutralise_formula)
     buffer = io.StringIO()
     safe.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")

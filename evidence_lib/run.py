@@ -21,7 +21,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from evidence_lib.controls import load_catalog
-from evidence_lib.package import PackageBuilder, hash_tree
+from evidence_lib.package import PackageBuilder, hash_tree, sha256_file
 from evidence_lib.period import parse_period
 from evidence_lib.project import NOTEBOOKS_DIR, PROJECT_DIR
 from evidence_lib.render import render_failure_page, render_index, render_report
@@ -194,7 +194,7 @@ def run_period(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, .
         "options": {"evidence_dir": str(evidence_dir), "as_of": as_of, "only": list(only), "jobs": jobs,
                     "mask_pii": mask_pii, "with_code": with_code},
         "inputs": {"evidence": evidence_hashes,
-                   "notebooks": {n: _sha(notebooks_dir / n) for n in notebooks},
+                   "notebooks": {n: sha256_file(notebooks_dir / n) for n in notebooks},
                    "expectations": hash_tree(catalog.folder)},
         "tools": tool_versions(), "project_commit": project_commit(),
         "notebooks": [{"name": o.name, "status": o.status, "seconds": o.seconds, "error": o.error,
@@ -241,12 +241,6 @@ def _title(notebook: Path) -> str:
         if cell.cell_type == "markdown" and cell.source.startswith("# "):
             return cell.source.splitlines()[0][2:].strip()
     return notebook.stem
-
-
-def _sha(path: Path) -> str:
-    from evidence_lib.package import sha256_file
-
-    return sha256_file(path)
 
 
 def tool_versions() -> dict[str, str]:
