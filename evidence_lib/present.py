@@ -6,10 +6,7 @@ escapes table cells; headings are built with html.escape), because evidence is u
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import html
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,51 +14,13 @@ import pandas as pd
 
 from evidence_lib.controls import Catalog, load_catalog
 from evidence_lib.inventory import inventory as inventory_table
+from evidence_lib.masking import PiiMask, load_mask_key, mask_for
 from evidence_lib.period import Period, parse_period
 from evidence_lib.project import PROJECT_DIR
 from evidence_lib.sources.folder import EvidenceSet, load_folder
 from evidence_lib.validate import ERROR, EXCEPTIONS, PASS, Validation, validate
 
-EMAIL = re.compile(r"[^@\s]+@([^@\s]+)")
-# Columns that hold a person's name; e-mail addresses are found by their shape in any column.
-NAME_COLUMNS = {"name", "display_name", "owner_name", "reviewer", "author", "implementer", "approver", "deployed_by"}
 STATUS_COLOURS = {PASS: "#1b7f3b", EXCEPTIONS: "#b35c00", ERROR: "#b00020"}
-
-
-class PiiMask:
-    """Replaces names and e-mail addresses with pseudonyms that are stable within one body of evidence.
-
-    The pseudonym is a keyed hash (HMAC) whose key is the evidence's own hashes: the same person
-    gets the same pseudonym in every table and file of a run, so rows still join, while a reader
-    without the evidence cannot confirm a guessed name by hashing it.
-    """
-
-    def __init__(self, secret: str):
-        self._key = secret.encode()
-
-    def pseudonym(self, value: str) -> str:
-        return hmac.new(self._key, value.strip().casefold().encode(), hashlib.sha256).hexdigest()[:8]
-
-    def text(self, value: str) -> str:
-        match = EMAIL.fullmatch(value.strip())
-        if match:
-            return f"user-{self.pseudonym(value)}@{match.group(1)}"
-        return f"person-{self.pseudonym(value)}"
-
-    def frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        masked = frame.copy()
-        for column in masked.columns:
-            values = masked[column]
-            if not (pd.api.types.is_string_dtype(values) or values.dtype == object):
-                continue
-            present = values.notna() & values.astype(str).str.strip().ne("")
-            if column in NAME_COLUMNS:
-                wanted = present
-            else:
-                wanted = present & values.astype(str).str.strip().str.fullmatch(EMAIL.pattern)
-            if wanted.any():
-                masked[column] = values.astype(object).where(~wanted, values[wanted].astype(str).map(self.text))
-        return masked
 
 
 @dataclass
@@ -79,7 +38,8 @@ class ControlArea:
 
     @classmethod
     def open(cls, control_ids, *, period: str, evidence_dir: str, as_of: str | None = None,
-             parameters: dict | None = None, mask_pii: bool = False, run_id: str | None = None) -> "ControlArea":
+             parameters: dict | None = None, mask_pii: bool = False, mask_key_file: str | None = None,
+             run_id: str | None = None) -> "ControlArea":
         """Load and test. Papermill does not type-check parameters, so they are checked here."""
         if not isinstance(period, str):
             raise TypeError(f"period must be text such as '2026-Q3', got {period!r}")
@@ -103,7 +63,13 @@ class ControlArea:
                 stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
             validation = validate(evidence, parsed, as_of=stamp, parameters=parameters or {}, catalog=catalog,
                                   controls=tuple(control_ids))
-        mask = PiiMask(secret=evidence_secret(evidence)) if mask_pii else None
+        if mask_key_file is not None and not isinstance(mask_key_file, str):
+            raise TypeError(f"mask_key_file must be a path as text, got {mask_key_file!r}")
+        # The key comes from outside the evidence (a key file, else random for this session only):
+        # a key derived from what the package publishes lets anyone confirm a guessed name. A relative
+        # key file is from the project folder, as the evidence folder is.
+        key_file = None if mask_key_file is None else str(PROJECT_DIR / mask_key_file)
+        mask = mask_for(evidence, load_mask_key(key_file)) if mask_pii else None
         return cls(tuple(control_ids), parsed, folder, evidence, validation, catalog, mask, run_id)
 
     # -- what the notebook shows -------------------------------------------------------------
@@ -226,10 +192,6 @@ class ControlArea:
 
     def _masked(self, frame: pd.DataFrame) -> pd.DataFrame:
         return self.mask.frame(frame) if self.mask else frame
-
-
-def evidence_secret(evidence: EvidenceSet) -> str:
-    return "".join(sorted(o.loaded.provenance.sha256 for o in evidence.outcomes if o.loaded))
 
 
 def _badge(status: str) -> str:
