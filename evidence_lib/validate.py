@@ -15,20 +15,29 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from evidence_lib import integrity
+from evidence_lib import views as build
 from evidence_lib.controls import Catalog, Rule, load_catalog
+from evidence_lib.errors import EvidenceError
 from evidence_lib.period import Period
 from evidence_lib.sources.folder import EvidenceSet
 from evidence_lib.sources.schemas import SCHEMAS
-from evidence_lib import views as build
 
-PASS, EXCEPTIONS, ERROR = "pass", "exceptions", "error"
+PASS, EXCEPTIONS, ERROR, OUT_OF_SCOPE = "pass", "exceptions", "error", "out_of_scope"
 STRING_CONDITION_DEPRECATION = r"(Passing a string to the row_condition parameter|The condition_parser parameter) is deprecated"
 
 
 def worst(statuses) -> str:
-    """error outranks exceptions, which outrank pass: one failed part makes the whole fail."""
+    """error outranks exceptions, which outrank pass: one failed part makes the whole fail.
+    A part scoped out counts for nothing; a whole scoped out is out of scope."""
     statuses = set(statuses)
+    if statuses == {OUT_OF_SCOPE}:
+        return OUT_OF_SCOPE
     return ERROR if ERROR in statuses else EXCEPTIONS if EXCEPTIONS in statuses else PASS
+
+
+class ScopeError(EvidenceError):
+    """A scope decision in evidence.yaml names a rule, control or system that does not exist."""
 
 
 @dataclass
@@ -62,19 +71,29 @@ class Validation:
     parameters: dict
     controls: list[ControlResult]
     views: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)  # what the rules ran on, for charts
+    # The integrity rules run on the evidence these controls rest on (control id "IPE").
+    integrity: ControlResult | None = None
 
     @property
     def rules(self) -> list[RuleResult]:
-        return [r for c in self.controls for r in c.rules]
+        """Every rule judged: the integrity rules first, then each control's."""
+        return [r for c in self.judged for r in c.rules]
+
+    @property
+    def judged(self) -> list[ControlResult]:
+        return ([self.integrity] if self.integrity else []) + list(self.controls)
 
     def map_exceptions(self, transform) -> "Validation":
         """The same validation with every rule's exception rows passed through transform (e.g. PII masking)."""
-        return replace(self, controls=[replace(c, rules=[replace(r, exceptions=transform(r.exceptions)) for r in c.rules])
-                                       for c in self.controls])
+        def mapped(control: ControlResult) -> ControlResult:
+            return replace(control, rules=[replace(r, exceptions=transform(r.exceptions)) for r in control.rules])
+
+        return replace(self, controls=[mapped(c) for c in self.controls],
+                       integrity=mapped(self.integrity) if self.integrity else None)
 
     @property
     def status(self) -> str:
-        return worst(c.status for c in self.controls)
+        return worst(c.status for c in self.judged)
 
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame([
@@ -91,14 +110,19 @@ class Validation:
             "as_of": self.as_of.isoformat(),
             "parameters": self.parameters,
             "status": self.status,
-            "controls": [{
+            "integrity": self._control_dict(self.integrity) if self.integrity else None,
+            "controls": [self._control_dict(c) for c in self.controls],
+        }
+
+    @staticmethod
+    def _control_dict(c: ControlResult) -> dict:
+        return {
                 "control": c.control_id, "title": c.title, "status": c.status,
                 "rules": [{
                     "rule": r.rule.rule_id, "text": r.rule.text, "status": r.status, "population": r.population,
                     "exception_count": r.exception_count, "reason": r.reason,
                     "exceptions": json.loads(r.exceptions.to_json(orient="records", date_format="iso")),
                 } for r in c.rules],
-            } for c in self.controls],
         }
 
     def exception_keys(self) -> pd.DataFrame:
@@ -107,9 +131,20 @@ class Validation:
         for result in self.rules:
             for _, row in result.exceptions.iterrows():
                 system = row.get("system", "") if "system" in result.exceptions else ""
-                key = row.get("account_id") if "account_id" in result.exceptions else row.iloc[0]
+                key = _record_key(result, row)
                 rows.append((result.rule.control_id, result.rule.rule_id, system or "", str(key)))
         return pd.DataFrame(rows, columns=["control", "rule", "system", "record_key"])
+
+
+def _record_key(result: RuleResult, row: pd.Series) -> str:
+    """An exception's key as expected_exceptions.csv writes it: the account id, a file:row for
+    integrity rows on evidence rows, else the first column shown."""
+    if "account_id" in row.index and result.rule.control_id != integrity.INTEGRITY:
+        return str(row["account_id"])
+    if "file" in row.index and "row" in row.index:
+        where = f"{row['file']}:{row['row']}"
+        return f"{where}:{row['column']}" if "column" in row.index else where
+    return str(row.iloc[0])
 
 
 def default_as_of(evidence: EvidenceSet, period: Period) -> pd.Timestamp:
@@ -123,8 +158,13 @@ def default_as_of(evidence: EvidenceSet, period: Period) -> pd.Timestamp:
 def validate(evidence: EvidenceSet, period: Period, *, as_of: pd.Timestamp | None = None,
              parameters: dict | None = None, catalog: Catalog | None = None,
              controls: tuple[str, ...] | None = None) -> Validation:
-    """Judge every control of the catalog (or only `controls`: what one notebook reports)."""
+    """Judge every control of the catalog (or only `controls`: what one notebook reports).
+
+    Integrity rules run first, on the evidence the chosen rules use; a control rule whose
+    evidence failed integrity, lost rows to quarantine, or failed to load is an error.
+    """
     catalog = catalog or load_catalog()
+    checks = integrity.load_integrity(catalog.folder)
     chosen = [c for c in catalog.controls if controls is None or c.control_id in controls]
     as_of = as_of if as_of is not None else default_as_of(evidence, period)
     params = {**catalog.defaults, **(parameters or {})}
@@ -132,23 +172,132 @@ def validate(evidence: EvidenceSet, period: Period, *, as_of: pd.Timestamp | Non
     if unknown:
         raise ValueError(f"unknown parameter(s) {sorted(unknown)}; known: {sorted(catalog.defaults)}")
 
+    rules = [rule for control in chosen for rule in control.rules]
+    scope = _scope_decisions(evidence, catalog)
     missing = _missing_evidence(evidence)
     frames = {t: evidence.frame(t) for t in SCHEMAS}
-    rules = [rule for control in chosen for rule in control.rules]
-    view_frames = _build_views(frames, period, as_of, params, {rule.view for rule in rules})
+    domains = tuple(getattr(evidence.declaration, "domains", ()) or ())
+    view_frames = _build_views(frames, period, as_of, params, {rule.view for rule in rules}, domains)
+
+    used_types = {t for rule in rules for t in rule.evidence if t not in missing}
+    integrity_result, doubts = _judge_integrity(evidence, checks, used_types, catalog, params, as_of, scope)
+
     results: dict[str, RuleResult] = {}
     runnable: dict[str, list[Rule]] = {}
     for rule in rules:
         gaps = [missing[t] for t in rule.evidence if t in missing]
-        if gaps:
+        if rule.rule_id in scope.whole_rules:
+            results[rule.rule_id] = RuleResult(rule, OUT_OF_SCOPE, reason=scope.whole_rules[rule.rule_id])
+        elif gaps:
             results[rule.rule_id] = RuleResult(rule, ERROR, reason="; ".join(gaps))
         else:
             runnable.setdefault(rule.view, []).append(rule)
-    for view, rules in runnable.items():
+    for view, view_rules in runnable.items():
         frame = view_frames[view]
-        results.update(judge_view(view, frame, rules, catalog, params))
+        excluded = {r.rule_id: scope.excluded(r.rule_id, frame) for r in view_rules}
+        for rule_id, result in judge_view(view, frame, view_rules, catalog, params, excluded).items():
+            results[rule_id] = _distrusted(result, scope.notes(rule_id), evidence,
+                                           _doubts_for(rule_id, doubts, checks, scope))
     judged = [ControlResult(c.control_id, c.title, [results[r.rule_id] for r in c.rules]) for c in chosen]
-    return Validation(period, as_of, params, judged, view_frames)
+    return Validation(period, as_of, params, judged, view_frames, integrity=integrity_result)
+
+
+@dataclass
+class _Scope:
+    """evidence.yaml's scope decisions, checked against the catalog and the declared systems."""
+
+    whole_rules: dict[str, str] = field(default_factory=dict)  # rule id -> why it is not tested
+    systems: dict[str, dict[str, str]] = field(default_factory=dict)  # rule id -> system -> why
+
+    def excluded(self, rule_id: str, frame: pd.DataFrame) -> pd.Series | None:
+        systems = self.systems.get(rule_id)
+        if not systems or "system" not in frame:
+            return None
+        return frame["system"].astype("str").str.casefold().isin(set(systems))
+
+    def notes(self, rule_id: str) -> list[str]:
+        return [f"{system} scoped out: {why}" for system, why in self.systems.get(rule_id, {}).items()]
+
+    def exempt(self, rule_id: str, system: str) -> bool:
+        return system.casefold() in self.systems.get(rule_id, {})
+
+
+def _scope_decisions(evidence: EvidenceSet, catalog: Catalog) -> _Scope:
+    scope = _Scope()
+    rules = {r.rule_id: r for r in catalog.rules}
+    controls = {c.control_id: c for c in catalog.controls}
+    systems = {d.system.casefold() for d in evidence.declaration.files if d.system}
+    for decision in getattr(evidence.declaration, "scope", ()) or ():
+        why = f"{decision.reason} (decided by {decision.decided_by} on {decision.decided_on})"
+        if decision.rule and decision.rule not in rules:
+            raise ScopeError(f"evidence.yaml scope: unknown rule '{decision.rule}'; rules: {', '.join(rules)}")
+        if decision.control and decision.control not in controls:
+            raise ScopeError(f"evidence.yaml scope: unknown control '{decision.control}'; "
+                             f"controls: {', '.join(controls)}")
+        targets = [decision.rule] if decision.rule else [r.rule_id for r in controls[decision.control].rules]
+        if not decision.system:
+            scope.whole_rules.update({rule_id: f"out of scope: {why}" for rule_id in targets})
+            continue
+        system = decision.system.casefold()
+        if system not in systems:
+            raise ScopeError(f"evidence.yaml scope: system '{decision.system}' is not declared for any file; "
+                             f"systems: {', '.join(sorted(systems))}")
+        for rule_id in targets:
+            if catalog.views[rules[rule_id].view].key[0] != "system":
+                raise ScopeError(f"evidence.yaml scope: rule '{rule_id}' is not judged per system; "
+                                 f"scope the whole rule instead (drop `system:`)")
+            scope.systems.setdefault(rule_id, {})[system] = why
+    return scope
+
+
+def _judge_integrity(evidence: EvidenceSet, checks: integrity.IntegrityCatalog, used_types: set[str],
+                     catalog: Catalog, params: dict, as_of: pd.Timestamp, scope: _Scope):
+    """The integrity rules that bear on the evidence in use: their result, and what they call into doubt."""
+    wanted = [c for c in checks.rules if set(c.rule.evidence) & used_types
+              and all(t in used_types or t == "hr_roster" for t in c.rule.evidence)]
+    if not wanted:
+        return None, set()
+    earliest = pd.Timestamp(str(params["earliest_plausible_date"]), tz="UTC")
+    dormancy_exempt = set(scope.systems.get("no_dormant_accounts", {}))
+    frames = integrity.build_views(evidence, {c.rule.view for c in wanted}, used_types, as_of=as_of,
+                                   earliest=earliest, roster=evidence.frame("hr_roster"),
+                                   dormancy_exempt=dormancy_exempt)
+    results: dict[str, RuleResult] = {}
+    for view, frame in frames.items():
+        view_rules = [c.rule for c in wanted if c.rule.view == view]
+        for rule_id, result in judge_view(view, frame, view_rules, catalog, params).items():
+            if result.status == ERROR and result.population == 0:
+                result = RuleResult(result.rule, PASS, 0, reason="nothing of this kind in the evidence to check")
+            results[rule_id] = result
+    doubts = {a for c in wanted for a in integrity.affected_by(c, results[c.rule.rule_id].exceptions)}
+    ordered = [results[c.rule.rule_id] for c in wanted]
+    return ControlResult(integrity.INTEGRITY, checks.title, ordered), doubts
+
+
+def _doubts_for(rule_id: str, doubts: set, checks: integrity.IntegrityCatalog, scope: _Scope) -> list[str]:
+    uses = checks.uses.get(rule_id, {})
+    counts: dict[tuple[str, str], set[str]] = {}
+    for doubt in doubts:
+        bears = doubt.rule == rule_id if doubt.rule else doubt.column in uses.get(doubt.evidence, ())
+        if bears and not (doubt.system and scope.exempt(rule_id, doubt.system)):
+            what = f"{doubt.evidence}.{doubt.column}" if doubt.column else f"the evidence of {doubt.system}"
+            counts.setdefault((doubt.integrity_rule, what), set()).add(doubt.system)
+    return [f"{what} failed the integrity rule {check}" for check, what in sorted(counts)]
+
+
+def _distrusted(result: RuleResult, notes: list[str], evidence: EvidenceSet, doubts: list[str]) -> RuleResult:
+    """A rule cannot pass on evidence known to be incomplete or wrong: rows set aside from a file it
+    uses, or a column it uses that failed integrity, make it an error (its exception rows are kept)."""
+    reasons = list(doubts)
+    for evidence_type in result.rule.evidence:
+        for loaded in evidence.loaded(evidence_type):
+            if loaded.provenance.rows_rejected:
+                reasons.append(f"{loaded.provenance.rows_rejected} row(s) of {loaded.provenance.path} were set "
+                               f"aside as unreadable (bad_rows: quarantine), so the rule did not see them")
+    if reasons:
+        reasons.append("fix the evidence and re-export; the exceptions found so far are listed")
+        return replace(result, status=ERROR, reason="; ".join(reasons + notes))
+    return replace(result, reason="; ".join(notes)) if notes else result
 
 
 def _missing_evidence(evidence: EvidenceSet) -> dict[str, str]:
@@ -165,14 +314,16 @@ def _missing_evidence(evidence: EvidenceSet) -> dict[str, str]:
 
 
 def _build_views(frames: dict[str, pd.DataFrame], period: Period, as_of: pd.Timestamp, params: dict,
-                 wanted: set[str]) -> dict:
+                 wanted: set[str], domains: tuple[str, ...] = ()) -> dict:
     course = str(params["training_course"])
     builders = {
         "accounts": lambda: build.account_view(frames["accounts"], frames["hr_roster"], frames["identity_aliases"],
                                                frames["service_accounts"], frames["access_reviews"],
-                                               period=period, as_of=as_of),
+                                               period=period, as_of=as_of, domains=domains),
         "deployments": lambda: build.deployment_view(frames["deployments"], frames["change_tickets"], period=period),
-        "changes": lambda: build.change_view(frames["deployments"], frames["change_tickets"], period=period),
+        "changes": lambda: build.change_view(frames["deployments"], frames["change_tickets"], period=period,
+                                             roster=frames["hr_roster"], aliases=frames["identity_aliases"],
+                                             domains=domains),
         "new_hires": lambda: build.new_hire_view(frames["hr_roster"], frames["background_checks"], frames["training"],
                                                  period=period, as_of=as_of, training_course=course),
         "staff": lambda: build.staff_view(frames["hr_roster"], frames["training"], period=period, as_of=as_of,
@@ -221,7 +372,10 @@ def _run_suite(view: str, frame: pd.DataFrame, suite, params: dict):
         suite, expectation_parameters={k: v for k, v in params.items() if not isinstance(v, str)})
 
 
-def judge_view(view: str, frame: pd.DataFrame, rules: list[Rule], catalog: Catalog, params: dict) -> dict[str, RuleResult]:
+def judge_view(view: str, frame: pd.DataFrame, rules: list[Rule], catalog: Catalog, params: dict,
+               excluded: dict[str, pd.Series | None] | None = None) -> dict[str, RuleResult]:
+    """Each rule's population, verdict and exception rows on one view. `excluded` marks, per rule,
+    rows scoped out of it (a system decided out of scope): they are neither counted nor judged."""
     import great_expectations as gx
 
     key = list(catalog.views[view].key)
@@ -230,7 +384,8 @@ def judge_view(view: str, frame: pd.DataFrame, rules: list[Rule], catalog: Catal
     spec = catalog.suite_json(view)
     spec["expectations"] = [e for e in spec["expectations"] if e["meta"]["rule_id"] in wanted]
     masks = {c: _mask(frame, c) for c in {e["kwargs"].get("row_condition") for e in spec["expectations"]} if c}
-    populations = {rule_id: _population(frame, spec, rule_id, masks) for rule_id in wanted}
+    outside = {rule_id: mask.reset_index(drop=True) for rule_id, mask in (excluded or {}).items() if mask is not None}
+    populations = {rule_id: _population(frame, spec, rule_id, masks, outside.get(rule_id)) for rule_id in wanted}
     results: dict[str, RuleResult] = {}
     empty = {rule_id for rule_id, n in populations.items() if n == 0}
     spec["expectations"] = [e for e in spec["expectations"] if e["meta"]["rule_id"] not in empty]
@@ -259,6 +414,8 @@ def judge_view(view: str, frame: pd.DataFrame, rules: list[Rule], catalog: Catal
             failing[rule_id].update(result.result.get("unexpected_index_list") or [])
     for rule_id, labels in failing.items():
         rule = by_id[rule_id]
+        if rule_id in outside:
+            labels = {label for label in labels if not outside[rule_id].iloc[label]}
         rows = full.loc[sorted(labels)].drop_duplicates(subset=key).reset_index(drop=True)[list(rule.show)]
         results[rule_id] = RuleResult(rule, EXCEPTIONS if labels else PASS, populations[rule_id], rows)
     return results
@@ -322,12 +479,13 @@ def _mask(frame: pd.DataFrame, condition: str) -> pd.Series:
     return frame.eval(condition).astype(bool)
 
 
-def _population(frame: pd.DataFrame, spec: dict, rule_id: str, masks: dict[str, pd.Series]) -> int:
-    """Rows under the rule: the union of its expectations' row conditions."""
+def _population(frame: pd.DataFrame, spec: dict, rule_id: str, masks: dict[str, pd.Series],
+                outside: pd.Series | None = None) -> int:
+    """Rows under the rule: the union of its expectations' row conditions, less rows scoped out."""
     conditions = {e["kwargs"].get("row_condition") for e in spec["expectations"] if e["meta"]["rule_id"] == rule_id}
-    if None in conditions:
-        return len(frame)
-    covered = pd.Series(False, index=frame.index)
-    for condition in conditions:
+    covered = pd.Series(None in conditions, index=frame.index)
+    for condition in conditions - {None}:
         covered |= masks[condition]
+    if outside is not None:
+        covered &= ~outside
     return int(covered.sum())

@@ -13,7 +13,7 @@ import re
 
 import pandas as pd
 
-from evidence_lib.identity import lookup, resolve_owners
+from evidence_lib.identity import lookup, resolve_owners, resolve_people
 from evidence_lib.period import Period
 
 TICKET_KEY = re.compile(r"\b([A-Za-z][A-Za-z0-9]+-\d+|CHG\d{7})\b")
@@ -48,9 +48,10 @@ def account_view(
     *,
     period: Period,
     as_of: pd.Timestamp,
+    domains: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """One row per account: its owner's employment on the export date, its review, its use."""
-    frame = resolve_owners(accounts, roster, aliases)
+    frame = resolve_owners(accounts, roster, aliases, domains)
     people = roster.set_index("employee_id")[["name", "status", "hire_date", "termination_date"]]
     people = people[~people.index.duplicated()]
     owners = people.reindex(frame["owner_employee_id"])
@@ -81,10 +82,10 @@ def account_view(
     frame["created_days_before_hire"] = _days(frame["hire_date"], _utc_day(frame["created_at"]))
     frame["deprovision_lag_days"] = _days(_utc_day(frame["disabled_at"]), frame["termination_date"])
 
+    # Every enabled account is judged for dormancy: a system whose export carries no logins is
+    # not exempt (its accounts have no days to count, which fails the rule) unless scoped out.
     last_seen = frame["last_login_at"].fillna(frame["created_at"])
     frame["days_since_login"] = _days(pd.Series(as_of, index=frame.index), last_seen)
-    tracked = frame.groupby("system")["last_login_at"].transform(lambda s: s.notna().any())
-    frame["login_tracked"] = tracked.astype(bool)
 
     return _with_review(frame, reviews, period)
 
@@ -98,42 +99,79 @@ def _with_review(frame: pd.DataFrame, reviews: pd.DataFrame, period: Period) -> 
     frame["review_decision"] = found["decision"].fillna("missing").astype(str).values
     frame["reviewer"] = found["reviewer"].values
     frame["review_signed_off_at"] = lookup(frame["system"], signed)
-    reviewed = frame["system"].isin(set(reviews["system"]))
-    existed = frame["created_at"].isna() | (frame["created_at"] <= frame["review_signed_off_at"])
-    frame["in_review_scope"] = _flag(reviewed & frame["enabled"] & existed)
+    # Every system with enabled accounts is in scope of the review: a system the review left out
+    # shows each of its accounts as missing (scope a system out explicitly in evidence.yaml).
+    # Accounts created after the sign-off could not have been reviewed.
+    signed_at = frame["review_signed_off_at"]
+    existed = frame["created_at"].isna() | signed_at.isna() | (frame["created_at"] <= signed_at)
+    frame["in_review_scope"] = _flag(frame["enabled"] & existed)
     return frame
 
 
 def deployment_view(deployments: pd.DataFrame, tickets: pd.DataFrame, *, period: Period) -> pd.DataFrame:
-    """The period's production deployments, each with the first ticket key it names that exists."""
+    """The period's production deployments, each with every existing ticket it names (title, body, branch).
+
+    `ticket_id` is the first of them, `ticket_ids` all of them (space-separated): a pull request
+    titled "Follow-up to ENG-101; ENG-160" ships both changes, and each is judged.
+    """
     start, end = _period_bounds(period)
     frame = deployments[(deployments["deployed_at"] >= start) & (deployments["deployed_at"] < end)].copy()
     known = set(tickets["ticket_id"].str.upper())
     keys = frame["ticket_ref"].fillna("").str.findall(TICKET_KEY)
-    frame["ticket_id"] = [next((k.upper() for k in found if k.upper() in known), "") for found in keys]
+    linked = [list(dict.fromkeys(k.upper() for k in found if k.upper() in known)) for found in keys]
+    frame["ticket_ids"] = [" ".join(found) for found in linked]
+    frame["ticket_id"] = [found[0] if found else "" for found in linked]
     frame["ticket_found"] = frame["ticket_id"] != ""
     return frame.reset_index(drop=True)
 
 
-def change_view(deployments: pd.DataFrame, tickets: pd.DataFrame, *, period: Period) -> pd.DataFrame:
-    """Every ticket deployed in the period, with its first deployment and its approval timing."""
+def change_view(deployments: pd.DataFrame, tickets: pd.DataFrame, *, period: Period,
+                roster: pd.DataFrame | None = None, aliases: pd.DataFrame | None = None,
+                domains: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Every ticket deployed in the period, with its first deployment, its approval timing and
+    whether its approver is a person other than its author and implementer."""
     linked = deployment_view(deployments, tickets, period=period)
-    linked = linked[linked["ticket_found"]]
+    linked = linked[linked["ticket_found"]].assign(ticket_id=lambda f: f["ticket_ids"].str.split(" "))
+    linked = linked.explode("ticket_id")
     first = linked.groupby("ticket_id").agg(first_deployed_at=("deployed_at", "min"),
                                             deployments=("deploy_id", "count"))
     frame = tickets.assign(ticket_id=tickets["ticket_id"].str.upper()).merge(
         first, left_on="ticket_id", right_index=True, how="inner")
-    approver = frame["approver"].fillna("")
-    frame["approver_independent"] = (approver != "") & (approver != frame["author"].fillna("")) & \
-        (approver != frame["implementer"].fillna(""))
+    frame = _with_people(frame, roster, aliases, domains)
     lag = frame["approved_at"] - frame["first_deployed_at"]
     frame["approval_after_deploy_days"] = (lag.dt.total_seconds() / 86400).astype("float64")
     frame["testing_evidence"] = frame["testing_evidence"].where(frame["testing_evidence"].fillna("").str.strip() != "")
     return frame.reset_index(drop=True)
 
 
+def _with_people(frame: pd.DataFrame, roster: pd.DataFrame | None, aliases, domains) -> pd.DataFrame:
+    """Author, implementer and approver as people (employee ids), and the independence verdict.
+
+    Independence is judged on people, however each is written (e-mail, plus-address, display
+    name, alias): an approver who resolves to nobody in the roster cannot be shown independent.
+    """
+    roles = ("author", "implementer", "approver")
+    if roster is None:
+        roster = pd.DataFrame({"employee_id": pd.Series(dtype="str"), "name": pd.Series(dtype="str"),
+                               "email": pd.Series(dtype="str")})
+    for role in roles:
+        frame[f"{role}_person"] = resolve_people(frame[role], roster, aliases, domains)
+    # Unresolved names still compare by their text, so "the same unknown person" is not independent.
+    text = {role: frame[role].astype("str").str.strip().str.casefold().where(frame[role].notna(), "")
+            for role in roles}
+    approver = frame["approver_person"]
+    same_person = pd.Series(False, index=frame.index)
+    for role in ("author", "implementer"):
+        same_person |= approver.notna() & (approver == frame[f"{role}_person"])
+        same_person |= (text["approver"] != "") & (text["approver"] == text[role])
+    frame["approver_independent"] = approver.notna() & ~same_person
+    return frame
+
+
 def _course_completions(training: pd.DataFrame, course: str) -> pd.DataFrame:
-    return training[training["course"].str.strip().str.casefold() == course.strip().casefold()]
+    """Completed trainings of the course (failed, in-progress or expired attempts are not training)."""
+    done = training["status"].astype("str").eq("completed") & training["status"].notna()
+    return training[done & (training["course"].str.strip().str.casefold() == course.strip().casefold())]
 
 
 def new_hire_view(roster: pd.DataFrame, checks: pd.DataFrame, training: pd.DataFrame, *, period: Period,

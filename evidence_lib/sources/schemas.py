@@ -131,7 +131,9 @@ TRAINING = Schema(
         _c("email", "email"),
         _c("course", "string", True),
         _c("completed_at", "datetime", True),
-        _c("status", "string"),
+        # Only a completion counts as training; an export without a status column lists completions only.
+        _c("status", "enum", values=("completed", "failed", "in_progress", "not_started", "expired"),
+           unmapped="completed"),
     ),
 )
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from evidence_lib.synth.company import TRAINING_COURSE, Company
+from evidence_lib.synth.company import DOMAIN, TRAINING_COURSE, Company
 from evidence_lib.synth.xlsx import write_xlsx
 
 EXPECTED_FILE = "expected_exceptions.csv"
@@ -56,6 +56,28 @@ def _write_csv(path: Path, header: list[str], rows, *, encoding="utf-8", bom=Fal
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
 
 
+# What the sample company decided its evidence cannot show, each with a reason and an owner:
+# shown as such in every output, never silently.
+SCOPE_DECISIONS = [
+    {"rule": "account_in_access_review", "system": "aws-dev",
+     "reason": "development account without customer data; outside the system description",
+     "decided_by": "ciso@northwind.example", "decided_on": "2026-07-01"},
+    {"rule": "admin_roles_approved", "system": "aws-dev",
+     "reason": "development account without customer data; outside the system description",
+     "decided_by": "ciso@northwind.example", "decided_on": "2026-07-01"},
+    {"rule": "account_in_access_review", "system": "billing-db",
+     "reason": "reviewed in the Finance quarterly access certification, tested separately",
+     "decided_by": "ciso@northwind.example", "decided_on": "2026-07-01"},
+    {"rule": "admin_roles_approved", "system": "billing-db",
+     "reason": "reviewed in the Finance quarterly access certification, tested separately",
+     "decided_by": "ciso@northwind.example", "decided_on": "2026-07-01"},
+    {"rule": "no_dormant_accounts", "system": "github",
+     "reason": "GitHub's organization member list carries no login times; dormancy is judged on Okta, "
+               "through which every GitHub sign-in passes (SAML SSO)",
+     "decided_by": "ciso@northwind.example", "decided_on": "2026-07-01"},
+]
+
+
 def write_company(company: Company, out: Path) -> list[dict]:
     """Write every export and evidence.yaml; returns the declared files."""
     out.mkdir(parents=True, exist_ok=True)
@@ -79,7 +101,9 @@ def write_company(company: Company, out: Path) -> list[dict]:
         "period": company.period.label,
         "exported_at": _iso(company.exported_at),
         "ignore": [EXPECTED_FILE, NEAR_MISS_FILE, "README.md"],
+        "domains": [DOMAIN],
         "files": declared,
+        "scope": SCOPE_DECISIONS,
     }
     (out / "evidence.yaml").write_text(
         "# The sample company's exports for one audit period (written by evidence_lib.synth).\n"

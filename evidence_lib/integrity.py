@@ -1,0 +1,198 @@
+"""Evidence integrity: is the information the entity produced complete and accurate enough to test?
+
+Before any control rule is judged, integrity rules (GX suites like the control rules, in
+`expectations/integrity_*.json`) test the evidence itself: dates that cannot be true, people
+terminated without a date, training records that do not say whether the course was passed,
+systems whose exports carry no logins, an access review without a sign-off.
+
+The choice, applied everywhere: a row that fails an integrity rule is an exception of that
+integrity rule, and every control rule that uses the affected column (its `uses:` in the
+catalog) is an **error** naming the integrity rule — never a pass on evidence known to be
+wrong. The control rule's own exception rows are still shown.
+
+Views here are pure functions of loaded evidence, like `views.py`; judging is `validate.py`'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from evidence_lib.controls import Rule
+from evidence_lib.project import EXPECTATIONS_DIR
+from evidence_lib.sources.folder import EvidenceSet
+from evidence_lib.sources.schemas import SCHEMAS
+
+INTEGRITY = "IPE"  # the auditor's name for it: information produced by the entity
+# Dates that name a plan rather than an event: a hire date for someone who starts next month,
+# a termination date for someone serving notice. They may lie up to a year past the export.
+PLANNED_DATES = {"hire_date", "termination_date"}
+PLANNED_HORIZON = pd.Timedelta(days=366)
+ROW_AFFECTS = "row"
+
+
+@dataclass(frozen=True)
+class IntegrityRule:
+    rule: Rule
+    protects: tuple[str, ...]
+    # evidence type -> columns whose failure makes dependent control rules errors; empty when
+    # each exception row names its own (evidence, column).
+    affects: dict[str, frozenset[str]]
+    # control rules it bears on directly, whatever columns they use
+    affects_rules: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Affected:
+    """One integrity finding as it bears on control rules: which evidence column, which system."""
+
+    evidence: str
+    column: str
+    system: str
+    integrity_rule: str
+    rule: str = ""  # set when the finding bears on one control rule only
+
+
+@dataclass(frozen=True)
+class IntegrityCatalog:
+    title: str
+    rules: tuple[IntegrityRule, ...]
+    uses: dict[str, dict[str, frozenset[str]]]  # control rule id -> evidence type -> columns
+
+
+@cache
+def load_integrity(folder: Path = EXPECTATIONS_DIR) -> IntegrityCatalog:
+    spec = yaml.safe_load((folder / "controls.yaml").read_text(encoding="utf-8"))
+    section = spec["integrity"]
+    rules = []
+    for rule_id, r in section["rules"].items():
+        affects = {} if r["affects"] == ROW_AFFECTS else dict(r["affects"])
+        direct = frozenset(affects.pop("rules", ()))
+        rules.append(IntegrityRule(Rule(rule_id, INTEGRITY, r["text"], r["view"], tuple(r["evidence"]),
+                                        tuple(r["show"])), tuple(r["protects"]),
+                                   {t: frozenset(c) for t, c in affects.items()}, direct))
+    uses = {rule_id: {t: frozenset(c) for t, c in r["uses"].items()}
+            for control in spec["controls"].values() for rule_id, r in control["rules"].items()}
+    return IntegrityCatalog(section["title"], tuple(rules), uses)
+
+
+def affected_by(rule: IntegrityRule, exceptions: pd.DataFrame) -> set[Affected]:
+    """The evidence columns (and systems) an integrity rule's exception rows call into doubt."""
+    if not len(exceptions):
+        return set()
+    system = exceptions["system"].fillna("") if "system" in exceptions else pd.Series("", index=exceptions.index)
+    if rule.affects_rules:
+        return {Affected("", "", s, rule.rule.rule_id, target) for target in rule.affects_rules for s in set(system)}
+    if not rule.affects:
+        return {Affected(e, c, s, rule.rule.rule_id)
+                for e, c, s in zip(exceptions["evidence"], exceptions["column"], system)}
+    return {Affected(t, c, s, rule.rule.rule_id) for t, columns in rule.affects.items() for c in columns
+            for s in set(system)}
+
+
+# -- views ------------------------------------------------------------------------------------
+
+def _files(evidence: EvidenceSet, evidence_type: str):
+    """(declared path, system, export time or None, frame) for each loaded file of a type."""
+    for outcome in evidence.outcomes:
+        if outcome.loaded is not None and outcome.declared.evidence_type == evidence_type:
+            exported = outcome.loaded.provenance.exported_at
+            yield (outcome.declared.path, outcome.declared.system or "",
+                   _utc(pd.Timestamp(exported)) if exported else None, outcome.loaded.frame)
+
+
+def _utc(stamp: pd.Timestamp) -> pd.Timestamp:
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _as_utc(values: pd.Series) -> pd.Series:
+    return values.dt.tz_localize("UTC") if values.dt.tz is None else values.dt.tz_convert("UTC")
+
+
+def dates_view(evidence: EvidenceSet, types: set[str], *, as_of: pd.Timestamp, earliest: pd.Timestamp) -> pd.DataFrame:
+    """One row per date value in the evidence: how far it lies past its file's export time, and
+    how many days after the earliest plausible date."""
+    parts = []
+    for evidence_type in sorted(types):
+        schema = SCHEMAS[evidence_type]
+        dated = [c.name for c in schema.columns if c.kind in ("date", "datetime")]
+        for path, system, exported, frame in _files(evidence, evidence_type):
+            exported = exported if exported is not None else as_of
+            for column in dated:
+                values = frame[column].dropna()
+                if values.empty:
+                    continue
+                stamps = _as_utc(values)
+                allowed = exported + (PLANNED_HORIZON if column in PLANNED_DATES else pd.Timedelta(0))
+                parts.append(pd.DataFrame({
+                    "evidence": evidence_type, "file": path, "system": system,
+                    "row": values.index.astype("int64"), "column": column,
+                    "value": stamps.dt.strftime("%Y-%m-%d %H:%M UTC").values,
+                    "days_from_earliest": ((stamps - earliest).dt.total_seconds() / 86400).values,
+                    "hours_past_allowed": ((stamps - allowed).dt.total_seconds() / 3600).values,
+                }))
+    columns = ["evidence", "file", "system", "row", "column", "value", "days_from_earliest", "hours_past_allowed"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+def _rows(evidence: EvidenceSet, evidence_type: str, columns: list[str]) -> pd.DataFrame:
+    parts = [frame[columns].assign(file=path, system=system, row=frame.index.astype("int64"))
+             for path, system, _, frame in _files(evidence, evidence_type)]
+    if not parts:
+        return pd.DataFrame(columns=["file", "system", "row", *columns])
+    return pd.concat(parts, ignore_index=True)
+
+
+def roster_view(evidence: EvidenceSet) -> pd.DataFrame:
+    frame = _rows(evidence, "hr_roster", ["employee_id", "name", "status", "hire_date", "termination_date"])
+    frame["has_termination_date"] = frame["termination_date"].notna().astype(bool)
+    frame["employed_days"] = ((frame["termination_date"] - frame["hire_date"]).dt.days).astype("float64")
+    return frame
+
+
+def training_view(evidence: EvidenceSet, roster: pd.DataFrame) -> pd.DataFrame:
+    frame = _rows(evidence, "training", ["employee_id", "course", "completed_at", "status"])
+    hires = roster.drop_duplicates("employee_id").set_index("employee_id")["hire_date"]
+    frame["hire_date"] = pd.Series(hires.reindex(frame["employee_id"].values).array, index=frame.index)
+    frame["hire_known"] = frame["hire_date"].notna().astype(bool)
+    completed_day = _as_utc(frame["completed_at"]).dt.tz_localize(None).dt.normalize()
+    frame["days_after_hire"] = (completed_day - frame["hire_date"]).dt.days.astype("float64")
+    return frame
+
+
+def logins_view(evidence: EvidenceSet, *, exempt_systems: set[str]) -> pd.DataFrame:
+    """One row per system with enabled accounts that is judged for dormancy: does its export
+    record any last-login time at all?"""
+    rows = []
+    for path, system, _, frame in _files(evidence, "accounts"):
+        if system.casefold() in exempt_systems:
+            continue
+        enabled = frame["enabled"].fillna(False).astype(bool)
+        if not enabled.any():
+            continue
+        with_login = int(frame.loc[enabled, "last_login_at"].notna().sum())
+        rows.append({"system": system, "file": path, "enabled_accounts": int(enabled.sum()),
+                     "accounts_with_login": with_login, "login_recorded": with_login > 0})
+    return pd.DataFrame(rows, columns=["system", "file", "enabled_accounts", "accounts_with_login", "login_recorded"])
+
+
+def reviews_view(evidence: EvidenceSet) -> pd.DataFrame:
+    frame = _rows(evidence, "access_reviews", ["system", "account_id", "reviewer", "signed_off_at"])
+    frame["system"] = frame["system"].astype("str")
+    return frame
+
+
+def build_views(evidence: EvidenceSet, wanted: set[str], types: set[str], *, as_of: pd.Timestamp,
+                earliest: pd.Timestamp, roster: pd.DataFrame, dormancy_exempt: set[str]) -> dict[str, pd.DataFrame]:
+    builders = {
+        "integrity_dates": lambda: dates_view(evidence, types, as_of=as_of, earliest=earliest),
+        "integrity_roster": lambda: roster_view(evidence),
+        "integrity_training": lambda: training_view(evidence, roster),
+        "integrity_logins": lambda: logins_view(evidence, exempt_systems=dormancy_exempt),
+        "integrity_reviews": lambda: reviews_view(evidence),
+    }
+    return {view: build() for view, build in builders.items() if view in wanted}
