@@ -87,6 +87,8 @@ def affected_by(rule: IntegrityRule, exceptions: pd.DataFrame) -> set[Affected]:
     system = exceptions["system"].fillna("") if "system" in exceptions else pd.Series("", index=exceptions.index)
     if rule.affects_rules:
         return {Affected("", "", s, rule.rule.rule_id, target) for target in rule.affects_rules for s in set(system)}
+    if not rule.affects and "rule" in exceptions:
+        return {Affected("", "", s, rule.rule.rule_id, target) for s, target in zip(system, exceptions["rule"])}
     if not rule.affects:
         return {Affected(e, c, s, rule.rule.rule_id)
                 for e, c, s in zip(exceptions["evidence"], exceptions["column"], system)}
@@ -164,20 +166,28 @@ def training_view(evidence: EvidenceSet, roster: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def logins_view(evidence: EvidenceSet, *, exempt_systems: set[str]) -> pd.DataFrame:
-    """One row per system with enabled accounts that is judged for dormancy: does its export
-    record any last-login time at all?"""
+# Account columns some rules cannot do without, per system: a system whose export has none of
+# them is not exempt from the rule, it is evidence that cannot show the rule was met.
+SYSTEM_COLUMNS = {"last_login_at": "no_dormant_accounts", "created_at": "no_account_before_hire"}
+
+
+def systems_view(evidence: EvidenceSet, *, exempt: dict[str, set[str]]) -> pd.DataFrame:
+    """One row per (system with enabled accounts, column a rule needs): does its export record
+    that column for any enabled account? Systems scoped out of the rule are left out."""
     rows = []
     for path, system, _, frame in _files(evidence, "accounts"):
-        if system.casefold() in exempt_systems:
-            continue
         enabled = frame["enabled"].fillna(False).astype(bool)
         if not enabled.any():
             continue
-        with_login = int(frame.loc[enabled, "last_login_at"].notna().sum())
-        rows.append({"system": system, "file": path, "enabled_accounts": int(enabled.sum()),
-                     "accounts_with_login": with_login, "login_recorded": with_login > 0})
-    return pd.DataFrame(rows, columns=["system", "file", "enabled_accounts", "accounts_with_login", "login_recorded"])
+        for column, rule_id in SYSTEM_COLUMNS.items():
+            if system.casefold() in exempt.get(rule_id, set()):
+                continue
+            with_value = int(frame.loc[enabled, column].notna().sum())
+            rows.append({"system": system, "file": path, "column": column, "rule": rule_id,
+                         "enabled_accounts": int(enabled.sum()), "accounts_with_value": with_value,
+                         "recorded": with_value > 0})
+    return pd.DataFrame(rows, columns=["system", "file", "column", "rule", "enabled_accounts",
+                                       "accounts_with_value", "recorded"])
 
 
 def reviews_view(evidence: EvidenceSet) -> pd.DataFrame:
@@ -187,12 +197,12 @@ def reviews_view(evidence: EvidenceSet) -> pd.DataFrame:
 
 
 def build_views(evidence: EvidenceSet, wanted: set[str], types: set[str], *, as_of: pd.Timestamp,
-                earliest: pd.Timestamp, roster: pd.DataFrame, dormancy_exempt: set[str]) -> dict[str, pd.DataFrame]:
+                earliest: pd.Timestamp, roster: pd.DataFrame, exempt: dict[str, set[str]]) -> dict[str, pd.DataFrame]:
     builders = {
         "integrity_dates": lambda: dates_view(evidence, types, as_of=as_of, earliest=earliest),
         "integrity_roster": lambda: roster_view(evidence),
         "integrity_training": lambda: training_view(evidence, roster),
-        "integrity_logins": lambda: logins_view(evidence, exempt_systems=dormancy_exempt),
+        "integrity_systems": lambda: systems_view(evidence, exempt=exempt),
         "integrity_reviews": lambda: reviews_view(evidence),
     }
     return {view: build() for view, build in builders.items() if view in wanted}

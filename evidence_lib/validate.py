@@ -258,10 +258,9 @@ def _judge_integrity(evidence: EvidenceSet, checks: integrity.IntegrityCatalog, 
     if not wanted:
         return None, set()
     earliest = pd.Timestamp(str(params["earliest_plausible_date"]), tz="UTC")
-    dormancy_exempt = set(scope.systems.get("no_dormant_accounts", {}))
+    exempt = {rule_id: set(systems) for rule_id, systems in scope.systems.items()}
     frames = integrity.build_views(evidence, {c.rule.view for c in wanted}, used_types, as_of=as_of,
-                                   earliest=earliest, roster=evidence.frame("hr_roster"),
-                                   dormancy_exempt=dormancy_exempt)
+                                   earliest=earliest, roster=evidence.frame("hr_roster"), exempt=exempt)
     results: dict[str, RuleResult] = {}
     for view, frame in frames.items():
         view_rules = [c.rule for c in wanted if c.rule.view == view]

@@ -71,6 +71,10 @@ SCOPE_DECISIONS = [
     {"rule": "admin_roles_approved", "system": "billing-db",
      "reason": "reviewed in the Finance quarterly access certification, tested separately",
      "decided_by": "ciso@northwind.example", "decided_on": "2026-07-01"},
+    {"rule": "no_account_before_hire", "system": "github",
+     "reason": "GitHub's organization member list carries no creation times; accounts are created through "
+               "Okta provisioning, whose creation times are tested",
+     "decided_by": "ciso@northwind.example", "decided_on": "2026-07-01"},
     {"rule": "no_dormant_accounts", "system": "github",
      "reason": "GitHub's organization member list carries no login times; dormancy is judged on Okta, "
                "through which every GitHub sign-in passes (SAML SSO)",
