@@ -73,8 +73,8 @@ class PiiMask:
                 continue
             replace = self.identity if column in IDENTITY_COLUMNS else self.free_text
             texts = values.map(lambda v: isinstance(v, str) and v.strip() != "")
-            if texts.any():
-                done = {v: replace(v) for v in values[texts].unique()}
+            done = {v: replace(v) for v in values[texts].unique()}
+            if any(before != after for before, after in done.items()):  # else keep the column's dtype
                 masked[column] = values.astype(object).where(~texts, values[texts].map(done))
         return masked
 
