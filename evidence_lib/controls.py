@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from evidence_lib.parameters import ParameterSpec
 from evidence_lib.project import EXPECTATIONS_DIR
-
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,13 @@ class View:
 class Catalog:
     controls: tuple[Control, ...]
     views: dict[str, View]
-    defaults: dict[str, object]
+    parameters: dict[str, ParameterSpec]
     folder: Path
+
+    @property
+    def defaults(self) -> dict[str, object]:
+        """parameter -> its catalog default, as declared (a date as its ISO text)."""
+        return {name: spec.default for name, spec in self.parameters.items()}
 
     @property
     def rules(self) -> list[Rule]:
@@ -71,5 +76,5 @@ def load_catalog(folder: Path = EXPECTATIONS_DIR) -> Catalog:
         controls.append(Control(control_id, c["title"], c["criterion"], tuple(c.get("iso27001", ())),
                                 c["notebook"], tuple(c.get("parameters", ())), rules))
     views = {name: View(name, v["suite"], tuple(v["key"])) for name, v in spec["views"].items()}
-    defaults = {name: p["default"] for name, p in spec["parameters"].items()}
-    return Catalog(tuple(controls), views, defaults, folder)
+    parameters = {name: ParameterSpec.from_catalog(name, p) for name, p in spec["parameters"].items()}
+    return Catalog(tuple(controls), views, parameters, folder)
