@@ -9,6 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+#: characters of an evidence value (a cell, a header) a message shows before an ellipsis
+VALUE_CHARS = 120
+#: characters of a whole message or hint: a safety net for text built from many values
+MESSAGE_CHARS = 2000
+
+
+def shorten(text: object, limit: int = VALUE_CHARS) -> str:
+    """Text cut to `limit` characters with an ellipsis, so a 10 MB cell cannot flood a message."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quote(value: object) -> str:
+    """An evidence value as a message quotes it: in quotes, cut to VALUE_CHARS, control characters escaped."""
+    return repr(shorten(value))
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -19,6 +35,14 @@ class Problem:
     row: int | None = None
     column: str | None = None
     hint: str | None = None
+
+    def __post_init__(self):
+        # Every field may carry evidence text (a header, a value): bound them here, once.
+        object.__setattr__(self, "message", shorten(self.message, MESSAGE_CHARS))
+        if self.hint is not None:
+            object.__setattr__(self, "hint", shorten(self.hint, MESSAGE_CHARS))
+        if self.column is not None:
+            object.__setattr__(self, "column", shorten(self.column))
 
     def __str__(self) -> str:
         where = self.path

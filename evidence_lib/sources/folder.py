@@ -1,58 +1,34 @@
-"""The evidence folder contract: `evidence.yaml` declares every export of one period.
-
-    company: Northwind Analytics
-    period: 2026-Q3
-    exported_at: 2026-10-01T06:00:00Z     # default for every file
-    ignore: [README.md]                   # files here that are not evidence
-    files:
-      - path: accounts/okta_users.csv
-        type: accounts
-        system: okta
-        format: okta_users_csv            # a built-in mapping, or a .yaml of your own
-        exported_at: 2026-10-01T06:05:00Z
-        encoding: cp1252                  # optional read overrides: encoding, delimiter, sheet
-        bad_rows: quarantine              # keep untypeable rows aside instead of failing
+"""The evidence folder: `evidence.yaml` (see declaration.py) and every export it declares.
 
 Loading a folder loads every declared file and keeps going past failures, so one bad
-export does not hide the state of the others.
+export does not hide the state of the others. Every file read lies inside the folder and is
+hashed (`EvidenceSet.files_read`); two declarations of one file, two files with the same
+bytes, and one key in two files of one evidence type are problems, never silently merged.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from evidence_lib.errors import DeclarationError, EvidenceError, Problem, ProblemsError, located
-from evidence_lib.sources.load import BAD_ROW_POLICIES, LoadedEvidence, load_file
-from evidence_lib.sources.mapping import empty_frame, load_mapping, resolve_mapping
+from evidence_lib.errors import DeclarationError, EvidenceError, LoadError, MappingError, Problem, ProblemsError, \
+    located, shorten
+from evidence_lib.sources.contain import relative_name
+from evidence_lib.sources.declaration import (  # noqa: F401 - the folder's public names
+    DECLARATION,
+    Declaration,
+    Declared,
+    ScopeDecision,
+    check_period,
+    read_declaration,
+)
+from evidence_lib.sources.limits import MAX_YAML_BYTES, read_regular_file
+from evidence_lib.sources.load import LoadedEvidence, load_data
+from evidence_lib.sources.mapping import Mapping, empty_frame, load_mapping, resolve_mapping
 from evidence_lib.sources.schemas import SCHEMAS
-
-DECLARATION = "evidence.yaml"
-_FILE_KEYS = {"path", "type", "system", "format", "exported_at", "encoding", "delimiter", "sheet", "bad_rows"}
-_READ_OVERRIDES = ("encoding", "delimiter", "sheet")
-
-
-@dataclass(frozen=True)
-class Declared:
-    path: str  # relative to the folder, as written in evidence.yaml
-    evidence_type: str
-    format: str
-    system: str | None = None
-    exported_at: str | None = None
-    read_overrides: dict = field(default_factory=dict)
-    bad_rows: str = "fail"
-
-
-@dataclass(frozen=True)
-class Declaration:
-    folder: Path
-    company: str
-    period: str | None
-    files: tuple[Declared, ...]
-    ignore: tuple[str, ...]
 
 
 @dataclass
@@ -60,6 +36,8 @@ class FileOutcome:
     declared: Declared
     loaded: LoadedEvidence | None = None
     problems: list[Problem] = field(default_factory=list)
+    sha256: str | None = None  # of the bytes read, even when they did not load
+    mapping_read: tuple[str, str] | None = None  # (path in the folder, sha256) of a custom mapping file
 
     @property
     def ok(self) -> bool:
@@ -89,7 +67,8 @@ class EvidenceSet:
         return [o.loaded for o in self.outcomes if o.loaded is not None and o.declared.evidence_type == evidence_type]
 
     def failed(self, evidence_type: str) -> list[FileOutcome]:
-        return [o for o in self.outcomes if o.loaded is None and o.declared.evidence_type == evidence_type]
+        """Files of this type that did not load, or loaded with a problem (a key also in another file)."""
+        return [o for o in self.outcomes if not o.ok and o.declared.evidence_type == evidence_type]
 
     def frame(self, evidence_type: str) -> pd.DataFrame:
         """All files of one type as one frame (accounts: one file per system)."""
@@ -98,79 +77,15 @@ class EvidenceSet:
             return empty_frame(SCHEMAS[evidence_type]).reset_index()
         return pd.concat(frames, ignore_index=True)
 
-
-def read_declaration(folder: Path) -> Declaration:
-    folder = Path(folder)
-    path = folder / DECLARATION
-    shown = str(path)
-    if not folder.is_dir():
-        raise DeclarationError([located(str(folder), "the evidence folder does not exist", "check the path")])
-    if not path.is_file():
-        raise DeclarationError([located(shown, "the folder has no evidence.yaml",
-                                        "write one that declares each export (see README: the evidence folder)")])
-    try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise DeclarationError([located(shown, f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                                        "fix the indentation or quoting there",
-                                        row=mark.line + 1 if mark else None)]) from None
-    except UnicodeDecodeError:
-        raise DeclarationError([located(shown, "evidence.yaml is not UTF-8 text", "save it as UTF-8")]) from None
-    if not isinstance(spec, dict) or not isinstance(spec.get("files"), list) or not spec["files"]:
-        raise DeclarationError([located(shown, "evidence.yaml needs a non-empty `files:` list",
-                                        "declare each export with path, type and format")])
-    problems: list[Problem] = []
-    files = []
-    for number, entry in enumerate(spec["files"], start=1):
-        declared = _declared(entry, number, shown, spec, problems)
-        if declared:
-            files.append(declared)
-    seen: dict[str, int] = {}
-    for declared in files:
-        seen[declared.path] = seen.get(declared.path, 0) + 1
-    problems += [located(shown, f"'{p}' is declared {n} times", "declare each file once") for p, n in seen.items() if n > 1]
-    if problems:
-        raise DeclarationError(problems)
-    return Declaration(
-        folder=folder,
-        company=str(spec.get("company", "")),
-        period=str(spec["period"]) if spec.get("period") else None,
-        files=tuple(files),
-        ignore=tuple(str(i) for i in spec.get("ignore", ())),
-    )
-
-
-def _declared(entry, number: int, shown: str, spec: dict, problems: list[Problem]) -> Declared | None:
-    where = f"files[{number}]"
-    if not isinstance(entry, dict):
-        problems.append(located(shown, f"{where} is not an object", "give path, type and format"))
-        return None
-    unknown = set(entry) - _FILE_KEYS
-    missing = [k for k in ("path", "type", "format") if not entry.get(k)]
-    if unknown:
-        problems.append(located(shown, f"{where} has unknown key(s) {sorted(unknown)}", f"known: {sorted(_FILE_KEYS)}"))
-    if missing:
-        problems.append(located(shown, f"{where} lacks {', '.join(missing)}", "every file needs path, type and format"))
-        return None
-    if entry["type"] not in SCHEMAS:
-        problems.append(located(shown, f"{where} ({entry['path']}): unknown evidence type '{entry['type']}'",
-                                f"use one of {', '.join(SCHEMAS)}"))
-        return None
-    bad_rows = entry.get("bad_rows", "fail")
-    if bad_rows not in BAD_ROW_POLICIES:
-        problems.append(located(shown, f"{where}: bad_rows must be one of {BAD_ROW_POLICIES}", "fix the value"))
-        return None
-    exported_at = entry.get("exported_at", spec.get("exported_at"))
-    return Declared(
-        path=str(entry["path"]),
-        evidence_type=entry["type"],
-        format=str(entry["format"]),
-        system=str(entry["system"]) if entry.get("system") else None,
-        exported_at=str(exported_at) if exported_at else None,
-        read_overrides={k: entry[k] for k in _READ_OVERRIDES if k in entry},
-        bad_rows=bad_rows,
-    )
+    def files_read(self) -> dict[str, str]:
+        """Relative posix path -> sha256 of exactly the files read: evidence.yaml, exports, custom mappings."""
+        read = {DECLARATION: self.declaration.sha256}
+        for outcome in self.outcomes:
+            if outcome.sha256:
+                read[outcome.declared.relative] = outcome.sha256
+            if outcome.mapping_read:
+                read[outcome.mapping_read[0]] = outcome.mapping_read[1]
+        return dict(sorted(read.items()))
 
 
 def load_folder(folder: Path, *, progress: bool = False) -> EvidenceSet:
@@ -180,38 +95,94 @@ def load_folder(folder: Path, *, progress: bool = False) -> EvidenceSet:
     declaration = read_declaration(folder)
     files = tqdm(declaration.files, desc="loading evidence", unit="file", disable=not progress, leave=False)
     outcomes = [_load_one(declaration, declared) for declared in files]
+    _same_bytes(outcomes, declaration.folder)
+    _keys_across_files(outcomes, declaration.folder)
     return EvidenceSet(declaration=declaration, outcomes=outcomes, undeclared=_undeclared(declaration))
 
 
 def _load_one(declaration: Declaration, declared: Declared) -> FileOutcome:
     folder = declaration.folder
     shown = str(folder / declared.path)
+    outcome = FileOutcome(declared)
     try:
-        mapping = load_mapping(resolve_mapping(declared.format, folder, str(folder / DECLARATION)))
+        mapping = _mapping(declaration, declared, outcome)
         if mapping.evidence_type != declared.evidence_type:
             raise DeclarationError([located(shown, f"format '{declared.format}' maps {mapping.evidence_type}, "
                                                    f"but the file is declared as {declared.evidence_type}",
                                             "pick a format for this evidence type")])
-        loaded = load_file(
-            folder / declared.path,
+        data = read_regular_file(folder / declared.relative, shown)
+        outcome.sha256 = hashlib.sha256(data).hexdigest()
+        outcome.loaded = load_data(
+            data,
             mapping,
             display_path=shown,
             system=declared.system,
             exported_at=declared.exported_at,
             read_overrides=declared.read_overrides,
             bad_rows=declared.bad_rows,
+            placeholders=declaration.placeholders,
+            mapping_path=outcome.mapping_read[0] if outcome.mapping_read else None,
         )
-        return FileOutcome(declared, loaded)
     except ProblemsError as exc:
-        return FileOutcome(declared, problems=exc.problems)
+        outcome.problems = exc.problems
     except EvidenceError as exc:
-        return FileOutcome(declared, problems=[located(shown, str(exc))])
+        outcome.problems = [located(shown, shorten(str(exc), 500))]
+    return outcome
+
+
+def _mapping(declaration: Declaration, declared: Declared, outcome: FileOutcome) -> Mapping:
+    """The file's mapping; a custom one is read from inside the folder, and its hash kept."""
+    folder = declaration.folder
+    path = resolve_mapping(declared.format, folder, str(folder / DECLARATION), where=f"'{declared.path}': format")
+    if not declared.format.endswith((".yaml", ".yml")):
+        return load_mapping(path)
+    try:
+        data = read_regular_file(path, str(path), max_bytes=MAX_YAML_BYTES)
+    except LoadError as exc:
+        raise MappingError(exc.problems) from None
+    outcome.mapping_read = (relative_name(folder, path), hashlib.sha256(data).hexdigest())
+    return load_mapping(path, data)
+
+
+def _same_bytes(outcomes: list[FileOutcome], folder: Path) -> None:
+    """One export declared twice under two names (a copy) would count its rows twice."""
+    first: dict[str, FileOutcome] = {}
+    for outcome in outcomes:
+        if not outcome.sha256:
+            continue
+        earlier = first.setdefault(outcome.sha256, outcome)
+        if earlier is not outcome:
+            outcome.problems.append(located(str(folder / outcome.declared.path),
+                                            f"has the same bytes as '{earlier.declared.path}'",
+                                            "declare each export once: remove the copy"))
+
+
+def _keys_across_files(outcomes: list[FileOutcome], folder: Path) -> None:
+    """A key must be unique across all files of its type (not accounts: a duplicate id there is a finding)."""
+    for evidence_type, schema in SCHEMAS.items():
+        files = [o for o in outcomes if o.declared.evidence_type == evidence_type and o.ok]
+        if not schema.key_must_be_unique or len(files) < 2:
+            continue
+        key = list(schema.key)
+        seen: dict[tuple, tuple[FileOutcome, int]] = {}
+        for outcome in files:
+            frame = outcome.loaded.frame
+            for row, values in zip(frame.index, frame[key].itertuples(index=False, name=None)):
+                earlier = seen.setdefault(values, (outcome, int(row)))
+                if earlier[0] is not outcome:
+                    shown_key = ", ".join(f"{k}={shorten(v)}" for k, v in zip(key, values))
+                    outcome.problems.append(located(
+                        str(folder / outcome.declared.path),
+                        f"duplicate key {shown_key}: also in '{earlier[0].declared.path}' row {earlier[1]}",
+                        "each record must appear in one file only: remove it from one export or re-export",
+                        row=int(row), column="+".join(key)))
 
 
 def _undeclared(declaration: Declaration) -> list[str]:
     folder = declaration.folder
-    known = {Path(d.path).as_posix() for d in declaration.files} | {DECLARATION}
-    known |= {Path(d.format).as_posix() for d in declaration.files if d.format.endswith((".yaml", ".yml"))}
+    known = {d.relative for d in declaration.files} | {Path(d.path).as_posix() for d in declaration.files}
+    known |= {DECLARATION} | {Path(d.format).as_posix().removeprefix("./") for d in declaration.files
+                              if d.format.endswith((".yaml", ".yml"))}
     ignored = set(declaration.ignore)
     found = []
     for path in sorted(folder.rglob("*")):

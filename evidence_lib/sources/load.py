@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from evidence_lib.errors import LoadError, Problem, located
-from evidence_lib.sources.mapping import Mapping, apply_mapping
+from evidence_lib.errors import LoadError, Problem, located, shorten
+from evidence_lib.sources.limits import read_regular_file
+from evidence_lib.sources.mapping import Mapping, apply_mapping, normalise_system
 from evidence_lib.sources.readers import ReadOptions, read_table
 
 BAD_ROW_POLICIES = ("fail", "quarantine")
@@ -32,6 +33,8 @@ class Provenance:
     blank_rows: int
     exported_at: str | None
     sheet: str | None = None
+    # The mapping file relative to the evidence folder, or `builtin:<name>` for a shipped format.
+    mapping_path: str | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -41,7 +44,8 @@ class Provenance:
 class LoadedEvidence:
     frame: pd.DataFrame  # canonical columns; index = source row number
     provenance: Provenance
-    # Rows that could not be typed, kept aside with the reason when the analyst asked for it.
+    # Rows that could not be typed, kept aside when the analyst asked for it (bad_rows: quarantine):
+    # index = source row number, a `problem` column, then the vendor's raw cells as read.
     rejected: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
@@ -58,19 +62,36 @@ def load_file(
     exported_at: str | None = None,
     read_overrides: dict | None = None,
     bad_rows: str = "fail",
+    placeholders: tuple[str, ...] = (),
+    mapping_path: str | None = None,
 ) -> LoadedEvidence:
+    """Read a regular file (size-capped) and load it; see load_data."""
     shown = display_path or str(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise LoadError([located(shown, "the declared file does not exist",
-                                 "add the export to the evidence folder or remove it from evidence.yaml")]) from None
-    except OSError as exc:
-        raise LoadError([located(shown, f"cannot read the file: {exc.strerror}", "check its permissions")]) from None
+    data = read_regular_file(Path(path), shown)
+    return load_data(data, mapping, display_path=shown, system=system, exported_at=exported_at,
+                     read_overrides=read_overrides, bad_rows=bad_rows, placeholders=placeholders,
+                     mapping_path=mapping_path)
+
+
+def load_data(
+    data: bytes,
+    mapping: Mapping,
+    *,
+    display_path: str,
+    system: str | None = None,
+    exported_at: str | None = None,
+    read_overrides: dict | None = None,
+    bad_rows: str = "fail",
+    placeholders: tuple[str, ...] = (),
+    mapping_path: str | None = None,
+) -> LoadedEvidence:
+    """One export's bytes typed by its mapping; `placeholders` are words meaning "no value" in any column."""
+    shown = display_path
+    system = normalise_system(system) if system else None
     options = ReadOptions(**{**mapping.read.__dict__, **(read_overrides or {})})
     raw = read_table(data, shown, options)
     declared = {"system": system} if system else {}
-    typed = apply_mapping(raw, mapping, shown, declared)
+    typed = apply_mapping(raw, mapping, shown, declared, placeholders)
     frame, rejected = typed.frame, pd.DataFrame()
     if typed.problems:
         if bad_rows != "quarantine":
@@ -91,8 +112,16 @@ def load_file(
         blank_rows=raw.blank_rows,
         exported_at=exported_at,
         sheet=raw.sheet,
+        mapping_path=mapping_path or _mapping_label(mapping),
     )
     return LoadedEvidence(frame=frame, provenance=provenance, rejected=rejected)
+
+
+def _mapping_label(mapping: Mapping) -> str:
+    from evidence_lib.sources.mapping import BUILTIN_DIR
+
+    builtin = Path(mapping.path).parent.resolve() == BUILTIN_DIR.resolve()
+    return f"builtin:{Path(mapping.path).stem}" if builtin else str(mapping.path)
 
 
 def _set_aside(frame: pd.DataFrame, raw: pd.DataFrame, problems: list[Problem]):
@@ -116,7 +145,7 @@ def _check_keys(frame: pd.DataFrame, mapping: Mapping, path: str) -> None:
     problems = []
     for _, group in frame[duplicated].groupby(key, sort=False, dropna=False):
         first, *others = group.index.tolist()
-        value = ", ".join(f"{k}={group.iloc[0][k]}" for k in key)
+        value = ", ".join(f"{k}={shorten(group.iloc[0][k])}" for k in key)
         for row in others:
             problems.append(located(path, f"duplicate key {value} (first at row {first})",
                                     "each record must appear once: remove the duplicate row or re-export",

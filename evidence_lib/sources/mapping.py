@@ -25,10 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from evidence_lib.errors import LoadError, MappingError, Problem, located
+from evidence_lib.errors import EvidenceError, LoadError, MappingError, Problem, located, quote
+from evidence_lib.period import parse_period
+from evidence_lib.sources.contain import resolve_inside
 from evidence_lib.sources.readers import RawTable, ReadOptions, normalise_header
+from evidence_lib.sources.safe_yaml import load_yaml
 from evidence_lib.sources.schemas import SCHEMAS, Column, Schema
 
 BUILTIN_DIR = Path(__file__).parent / "mappings"
@@ -83,13 +85,14 @@ def builtin_mappings() -> dict[str, Path]:
     return {p.stem: p for p in sorted(BUILTIN_DIR.glob("*.yaml"))}
 
 
-def resolve_mapping(reference: str, base_dir: Path, declared_in: str) -> Path:
-    """A built-in format name, or a path to the user's own mapping file."""
+def resolve_mapping(reference: str, base_dir: Path, declared_in: str, where: str = "format") -> Path:
+    """A built-in format name, or the path of the user's own mapping file inside the evidence folder."""
     if reference.endswith((".yaml", ".yml")):
-        path = (base_dir / reference).resolve()
+        path = resolve_inside(base_dir, reference, declared_in, where, error=MappingError)
         if not path.is_file():
-            raise MappingError([located(declared_in, f"mapping file '{reference}' does not exist",
-                                        f"looked for {path}")])
+            raise MappingError([located(declared_in, f"{where}: mapping file '{reference}' does not exist "
+                                                     "in the evidence folder",
+                                        "put the mapping beside the evidence, or name a built-in format")])
         return path
     known = builtin_mappings()
     if reference not in known:
@@ -100,13 +103,17 @@ def resolve_mapping(reference: str, base_dir: Path, declared_in: str) -> Path:
     return known[reference]
 
 
-def load_mapping(path: Path) -> Mapping:
-    data = path.read_bytes()
+def load_mapping(path: Path, data: bytes | None = None) -> Mapping:
+    """A mapping from its file; `data`, when given, are the file's bytes already read (and hashed)."""
     where = str(path)
-    try:
-        spec = yaml.safe_load(data)
-    except yaml.YAMLError as exc:
-        raise MappingError([located(where, f"not valid YAML: {exc}", "fix the mapping file")]) from None
+    if data is None:
+        from evidence_lib.sources.limits import MAX_YAML_BYTES, read_regular_file
+
+        try:
+            data = read_regular_file(path, where, max_bytes=MAX_YAML_BYTES)
+        except LoadError as exc:
+            raise MappingError(exc.problems) from None
+    spec = load_yaml(data, where, MappingError, "fix the mapping file")
     if not isinstance(spec, dict):
         raise MappingError([located(where, "a mapping is a YAML object", "see evidence_lib/sources/mappings/")])
     evidence_type = spec.get("evidence")
@@ -161,6 +168,11 @@ def _parse_rule(target: str, rule: object, schema: Schema) -> FieldRule:
     sources = rule[combine] if combine != "constant" else []
     sources = [sources] if isinstance(sources, str) else list(sources)
     formats = rule.get("formats", ["ISO8601"])
+    tz = str(rule.get("tz", "UTC"))
+    try:
+        pd.Timestamp("2000-01-01").tz_localize(tz)
+    except Exception:  # pytz/zoneinfo raise several kinds for an unknown zone
+        raise ValueError(f"unknown time zone {quote(tz)}; use an IANA name such as Europe/Berlin") from None
     return FieldRule(
         target=target,
         combine=combine,
@@ -172,7 +184,7 @@ def _parse_rule(target: str, rule: object, schema: Schema) -> FieldRule:
         when={str(k): {str(v).strip().casefold() for v in ([vs] if isinstance(vs, str) else vs)}
               for k, vs in (rule.get("when") or {}).items()},
         formats=tuple([formats] if isinstance(formats, str) else formats),
-        tz=str(rule.get("tz", "UTC")),
+        tz=tz,
         sep=str(rule.get("sep", " ")),
         optional=bool(rule.get("optional", False)),
         sentinels=tuple(str(s) for s in rule.get("sentinels", ())),
@@ -188,15 +200,21 @@ class Typed:
     problems: list[Problem]  # cell-level: each names a row and a column
 
 
-def apply_mapping(raw: RawTable, mapping: Mapping, path: str, declared: dict[str, str]) -> Typed:
+#: what a value means when it is one of these words: nothing (the default of evidence.yaml's `placeholders:`)
+DEFAULT_PLACEHOLDERS = ("n/a", "na", "none", "null", "nil", "-", "--", "tbd", "tba", "unknown", "?", "#n/a")
+
+
+def apply_mapping(raw: RawTable, mapping: Mapping, path: str, declared: dict[str, str],
+                  placeholders: tuple[str, ...] = ()) -> Typed:
+    """The canonical frame of one raw table; `placeholders` are words that mean "no value" in any column."""
     schema = mapping.schema
-    headers = {normalise_header(c): c for c in raw.frame.columns}
+    headers = _header_positions(raw.frame.columns)
     _require_sources(raw, mapping, headers, path)
     problems: list[Problem] = []
     out: dict[str, pd.Series] = {}
     for rule in mapping.rules:
         column = schema.column(rule.target)
-        series, bad = _evaluate(rule, column, raw.frame, headers, mapping.sentinels)
+        series, bad = _evaluate(rule, column, raw.frame, headers, mapping.sentinels, placeholders)
         out[rule.target] = series
         problems += _cell_problems(path, rule, column, raw.frame, headers, bad)
     for name in schema.declared:
@@ -205,7 +223,7 @@ def apply_mapping(raw: RawTable, mapping: Mapping, path: str, declared: dict[str
                 raise LoadError([located(path, f"the file does not say which {name} it is from",
                                          f"declare `{name}:` for this file in evidence.yaml")])
             out[name] = pd.Series(declared[name], index=raw.frame.index, dtype="str")
-    frame = pd.DataFrame(out, index=raw.frame.index)
+    frame = _normalise(pd.DataFrame(out, index=raw.frame.index))
     reported = {(p.row, p.column) for p in problems}  # an unreadable value is not also "missing"
     for column in schema.columns:
         if column.name not in frame:
@@ -220,6 +238,37 @@ def apply_mapping(raw: RawTable, mapping: Mapping, path: str, declared: dict[str
     return Typed(frame=frame[schema.names], problems=sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
 
 
+def _header_positions(columns) -> dict[str, list[int]]:
+    """Normalised header -> the positions of every column headed so (more than one: ambiguous)."""
+    positions: dict[str, list[int]] = {}
+    for position, name in enumerate(columns):
+        positions.setdefault(normalise_header(name), []).append(position)
+    return positions
+
+
+def normalise_system(value: str) -> str:
+    """System names compare without case or stray white space: `Okta` and `okta ` are one system."""
+    return str(value).strip().casefold()
+
+
+def _period_label(value: str) -> str:
+    try:
+        return parse_period(value).label
+    except (EvidenceError, ValueError):
+        return value.strip()
+
+
+# Canonical columns whose values are normalised once, at load, so views compare them as equals.
+_NORMALISED = {"system": normalise_system, "period": _period_label}
+
+
+def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
+    for name, normalise in _NORMALISED.items():
+        if name in frame:
+            frame[name] = frame[name].map(normalise, na_action="ignore").astype("str")
+    return frame
+
+
 def _source_label(mapping: Mapping, target: str) -> str:
     for rule in mapping.rules:
         if rule.target == target:
@@ -227,26 +276,22 @@ def _source_label(mapping: Mapping, target: str) -> str:
     return target
 
 
-def _require_sources(raw: RawTable, mapping: Mapping, headers: dict[str, str], path: str) -> None:
-    missing = [
-        (rule, source)
-        for rule in mapping.rules
-        if not rule.optional
-        for source in (*rule.sources, *rule.when)
-        if normalise_header(source) not in headers
-    ]
-    if not missing:
+def _require_sources(raw: RawTable, mapping: Mapping, headers: dict[str, list[int]], path: str) -> None:
+    needed = [(rule, source) for rule in mapping.rules for source in (*rule.sources, *rule.when)]
+    problems = _ambiguous_sources(raw, needed, headers, path)
+    missing = [(rule, source) for rule, source in needed
+               if not rule.optional and normalise_header(source) not in headers]
+    if not missing and not problems:
         return
     present = list(raw.frame.columns)
-    problems = []
     for rule, source in missing:
         close = difflib.get_close_matches(source, present, n=2, cutoff=0.5)
-        hint = (f"closest present: {', '.join(repr(c) for c in close)}" if close
-                else f"columns present: {', '.join(repr(c) for c in present[:12])}")
+        hint = (f"closest present: {', '.join(quote(c) for c in close)}" if close
+                else f"columns present: {', '.join(quote(c) for c in present[:12])}")
         problems.append(located(path, f"missing column '{source}' (needed for '{rule.target}', "
                                       f"format {mapping.name})", hint, row=1, column=source))
     elsewhere = [name for name, head in raw.other_sheet_headers.items()
-                 if {normalise_header(s) for _, s in missing} <= {normalise_header(h) for h in head}]
+                 if missing and {normalise_header(s) for _, s in missing} <= {normalise_header(h) for h in head}]
     if elsewhere:
         problems.insert(0, located(path, f"sheet '{raw.sheet}' does not hold this export's columns; "
                                          f"sheet '{elsewhere[0]}' does",
@@ -254,16 +299,30 @@ def _require_sources(raw: RawTable, mapping: Mapping, headers: dict[str, str], p
     raise LoadError(problems)
 
 
-def _evaluate(rule: FieldRule, column: Column, frame: pd.DataFrame, headers: dict[str, str], sentinels):
+def _ambiguous_sources(raw: RawTable, needed, headers: dict[str, list[int]], path: str) -> list[Problem]:
+    """A source the mapping reads that two columns answer to: which one holds the evidence is a guess."""
+    problems = []
+    for source in dict.fromkeys(source for _, source in needed):
+        positions = headers.get(normalise_header(source), [])
+        if len(positions) > 1:
+            names = ", ".join(f"{quote(raw.frame.columns[p])} (column {p + 1})" for p in positions)
+            problems.append(located(path, f"{len(positions)} columns are headed '{source}': {names}",
+                                    "rename or remove one, so that the mapping reads the right column",
+                                    row=1, column=source))
+    return problems
+
+
+def _evaluate(rule: FieldRule, column: Column, frame: pd.DataFrame, headers: dict[str, list[int]], sentinels,
+              placeholders):
     """One canonical column and the mask of rows whose value could not be read."""
     index = frame.index
     if rule.combine == "constant":
         return _typed(pd.Series("" if rule.constant is None else str(rule.constant), index=index), rule, column)
-    texts = [_text(frame, headers, s, rule, sentinels) for s in rule.sources]
+    texts = [_text(frame, headers, s, rule, sentinels, placeholders) for s in rule.sources]
     if rule.when:
         counts = pd.Series(True, index=index)
         for source, allowed in rule.when.items():
-            counts &= _text(frame, headers, source, rule, ()).str.casefold().isin(allowed)
+            counts &= _text(frame, headers, source, rule, (), ()).str.casefold().isin(allowed)
         texts = [t.where(counts, "") for t in texts]
     if rule.combine == "from":
         return _typed(texts[0], rule, column)
@@ -284,14 +343,22 @@ def _evaluate(rule: FieldRule, column: Column, frame: pd.DataFrame, headers: dic
     raise AssertionError(rule.combine)
 
 
-def _text(frame, headers, source, rule, sentinels) -> pd.Series:
-    name = headers.get(normalise_header(source))
-    if name is None:  # an optional source that this export lacks
+def _source(frame: pd.DataFrame, headers: dict[str, list[int]], source: str) -> pd.Series | None:
+    positions = headers.get(normalise_header(source))
+    return frame.iloc[:, positions[0]] if positions else None
+
+
+def _text(frame, headers, source, rule, sentinels, placeholders) -> pd.Series:
+    """A source column's text, stripped; sentinels and placeholders read as empty."""
+    column = _source(frame, headers, source)
+    if column is None:  # an optional source that this export lacks
         return pd.Series("", index=frame.index, dtype=str)
-    text = frame[name].astype(str).str.strip()
-    blanks = {s.casefold() for s in (*sentinels, *rule.sentinels)}
-    if blanks:
-        text = text.mask(text.str.casefold().isin(blanks), "")
+    text = column.astype(str).str.strip()
+    # A word the mapping's own `values:` lists is a value there, even if it is a placeholder elsewhere.
+    words = {s.strip().casefold() for s in placeholders} - set(rule.values)
+    words |= {s.casefold() for s in (*sentinels, *rule.sentinels)}
+    if words:
+        text = text.mask(text.str.casefold().isin(words), "")
     return text
 
 
@@ -346,21 +413,37 @@ def _as_text(value) -> str:
 def _parse_times(text: pd.Series, empty: pd.Series, rule: FieldRule) -> tuple[pd.Series, pd.Series]:
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
     remaining = ~empty
+    # Values with a UTC offset and values without one are parsed apart: one `+02:00` in a column
+    # must not make pandas read every naive value as UTC and ignore the mapping's `tz`.
+    aware = text.str.contains(_OFFSET, regex=True)
     for fmt in rule.formats:
-        if not remaining.any():
-            break
-        subset = text[remaining]
+        for group in (aware, ~aware):
+            subset = text[remaining & group]
+            if subset.empty:
+                continue
+            parsed = _parse_with(subset, fmt, rule.tz)
+            ok = parsed.notna()
+            result[ok.index[ok]] = parsed[ok]
+        remaining = remaining & result.isna()
+    return result, remaining
+
+
+# A time of day followed by Z, an offset (+02:00, +0200, -05) or UTC/GMT.
+_OFFSET = r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?|UTC|GMT)$"
+
+
+def _parse_with(subset: pd.Series, fmt: str, tz: str) -> pd.Series:
+    """One format over values that share offset-ness; naive values are read in `tz`; all stored as UTC."""
+    try:
         try:
             parsed = pd.to_datetime(subset, format=fmt, errors="coerce")
         except (ValueError, TypeError):  # mixed UTC offsets in one column
             parsed = pd.to_datetime(subset, format=fmt, errors="coerce", utc=True)
         if parsed.dt.tz is None:
-            parsed = parsed.dt.tz_localize(rule.tz, ambiguous="NaT", nonexistent="NaT")
-        parsed = parsed.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
-        ok = parsed.notna()
-        result[ok.index[ok]] = parsed[ok]
-        remaining = remaining & result.isna()
-    return result, remaining
+            parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+        return parsed.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+    except (ValueError, TypeError, OverflowError):  # a format pandas cannot apply: nothing read
+        return pd.Series(pd.NaT, index=subset.index, dtype="datetime64[us, UTC]")
 
 
 def _cell_problems(path, rule, column, frame, headers, bad: pd.Series) -> list[Problem]:
@@ -375,10 +458,11 @@ def _cell_problems(path, rule, column, frame, headers, bad: pd.Series) -> list[P
                f"fix the value or add its format under `formats:`"
     else:
         hint = f"expected {EXPECTED.get(column.kind, column.kind)}; map it under `values:` in the mapping"
-    shown = frame.loc[bad, headers.get(normalise_header(rule.sources[0]))] if rule.sources and \
-        normalise_header(rule.sources[0]) in headers else pd.Series(str(rule.constant), index=bad.index[bad])
+    source = _source(frame, headers, rule.sources[0]) if rule.sources else None
+    shown = source[bad] if source is not None else pd.Series(str(rule.constant), index=bad.index[bad])
     return [
-        located(path, f"cannot read {value!r} as {rule.target} ({column.kind})", hint, row=int(row), column=label)
+        located(path, f"cannot read {quote(value)} as {rule.target} ({column.kind})", hint, row=int(row),
+                column=label)
         for row, value in shown.items()
     ]
 

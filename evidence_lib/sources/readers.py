@@ -18,7 +18,8 @@ from datetime import date, datetime, time
 
 import pandas as pd
 
-from evidence_lib.errors import LoadError, located
+from evidence_lib.errors import LoadError, located, quote
+from evidence_lib.sources.limits import check_cells, check_json_depth, check_xlsx
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
@@ -84,6 +85,7 @@ def decode(data: bytes, path: str, encoding: str) -> str:
 def _read_csv(data: bytes, path: str, options: ReadOptions) -> RawTable:
     text = decode(data, path, options.encoding).lstrip("\ufeff")
     delimiter = options.delimiter
+    _estimate_cells(text, path, delimiter)
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -111,7 +113,26 @@ def _read_csv(data: bytes, path: str, options: ReadOptions) -> RawTable:
         raise LoadError([problem]) from None
     if len(frame.columns) == 1:
         _check_delimiter(text, path, delimiter)
+    frame.columns = _header_as_written(text, delimiter, options.skip_rows, list(frame.columns))
     return _finish_table(frame, first_row=options.skip_rows + 2)
+
+
+def _estimate_cells(text: str, path: str, delimiter: str) -> None:
+    """Lines × header fields, checked before pandas builds a cell object for each."""
+    first = text[: text.find("\n") if "\n" in text else len(text)]
+    check_cells(path, text.count("\n") + 1, first.count(delimiter) + 1)
+
+
+def _header_as_written(text: str, delimiter: str, skip_rows: int, parsed: list[str]) -> list[str]:
+    """pandas renames a repeated header `X` to `X.1`; keep the names as written so a repeat stays visible."""
+    try:
+        rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+        for _ in range(skip_rows):
+            next(rows)
+        written = next(rows)
+    except (csv.Error, StopIteration):
+        return parsed
+    return written if len(written) == len(parsed) else parsed
 
 
 def _check_delimiter(text: str, path: str, delimiter: str) -> None:
@@ -142,7 +163,7 @@ def _finish_table(frame: pd.DataFrame, first_row: int, sheet: str | None = None)
 
 
 def _cell_text(value: object) -> str:
-    if value is None:
+    if value is None or (isinstance(value, float) and value != value):  # None, NaN: a missing value
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -159,6 +180,7 @@ def _read_xlsx(data: bytes, path: str, options: ReadOptions) -> RawTable:
     # calamine (Rust) parses a 100,000-row sheet in ~1.5 s; openpyxl's reader took ~20 s.
     import python_calamine as calamine
 
+    check_xlsx(data, path)  # before calamine allocates the sheets' full extent
     try:
         book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         names = list(book.sheet_names)
@@ -171,7 +193,11 @@ def _read_xlsx(data: bytes, path: str, options: ReadOptions) -> RawTable:
             raise LoadError(
                 [located(path, f"the workbook has no sheet '{sheet}'", f"declare one of {names} as `sheet:`")]
             )
-        grid = {name: book.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in names}
+        # Other sheets only for their header (a hint when the data is on another sheet).
+        head = options.skip_rows + 1
+        grid = {name: book.get_sheet_by_name(name).to_python(skip_empty_area=False,
+                                                            nrows=None if name == sheet else head)
+                for name in names}
     except LoadError:
         raise
     except Exception as exc:  # calamine raises its own zip/xml/password errors, and ValueError
@@ -202,13 +228,17 @@ def _other_sheets_hint(others: dict[str, list[str]]) -> str:
 
 def _read_json(data: bytes, path: str, options: ReadOptions) -> RawTable:
     text = decode(data, path, options.encoding)
+    check_json_depth(text, path)
     try:
-        document = json.loads(text)
+        document = json.loads(text, object_pairs_hook=_keep_repeated_keys)
     except json.JSONDecodeError as exc:
         raise LoadError(
             [located(path, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", "re-export it",
                      row=exc.lineno)]
         ) from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of more than 4,300 digits
+        raise LoadError([located(path, f"not readable JSON ({type(exc).__name__}: {quote(exc)})",
+                                 "re-export it")]) from None
     records = document
     for part in filter(None, options.records.split(".")):
         if not isinstance(records, dict) or part not in records:
@@ -222,6 +252,30 @@ def _read_json(data: bytes, path: str, options: ReadOptions) -> RawTable:
                                      row=number)])
     if not records:
         raise LoadError([located(path, "the JSON list has no records", "export it again with its records")])
+    check_cells(path, len(records), len(set().union(*(_leaf_keys(r) for r in records))), what="the JSON list")
     frame = pd.json_normalize(records, sep=".")
+    # A record without a key (or with null) has a blank cell there, never the text "nan" or "None".
     frame = frame.apply(lambda column: column.map(_cell_text)).astype(str) if len(frame.columns) else frame
     return _finish_table(frame, first_row=1)
+
+
+def _keep_repeated_keys(pairs: list[tuple[str, object]]) -> dict:
+    """An object naming a key twice keeps both (the repeat with a trailing space, which compares equal),
+    so that a mapping using that key meets an ambiguous column instead of the last value silently."""
+    result: dict = {}
+    for key, value in pairs:
+        while key in result:
+            key += " "
+        result[key] = value
+    return result
+
+
+def _leaf_keys(record: dict, prefix: str = "") -> set[str]:
+    """The dotted columns json_normalize makes of one record."""
+    keys = set()
+    for key, value in record.items():
+        if isinstance(value, dict) and value:
+            keys |= _leaf_keys(value, f"{prefix}{key}.")
+        else:
+            keys.add(prefix + str(key))
+    return keys
