@@ -37,6 +37,17 @@ def inventory(evidence: EvidenceSet) -> pd.DataFrame:
     return frame.astype({"rows_read": "Int64", "rows_kept": "Int64"})
 
 
+SET_ASIDE_COLUMNS = ["file", "row", "problem"]
+
+
+def set_aside_rows(evidence: EvidenceSet) -> pd.DataFrame:
+    """One line per row kept aside (bad_rows: quarantine): which file, which source row, what was wrong."""
+    rows = [{"file": outcome.declared.path, "row": int(row), "problem": problem}
+            for outcome in evidence.outcomes if outcome.loaded is not None and len(outcome.loaded.rejected)
+            for row, problem in outcome.loaded.rejected["problem"].items()]
+    return pd.DataFrame(rows, columns=SET_ASIDE_COLUMNS).astype({"row": "Int64"})
+
+
 def format_table(frame: pd.DataFrame, widths: dict[str, int] | None = None) -> str:
     """A plain-text table for terminals and logs: no wrapping, long cells cut with an ellipsis."""
     widths = widths or {}
