@@ -45,6 +45,11 @@ class IntegrityRule:
     # control rules it bears on directly, whatever columns they use
     affects_rules: frozenset[str] = frozenset()
 
+    @property
+    def row_level(self) -> bool:
+        """Each exception row names what it calls into doubt (its evidence and column, or its rule)."""
+        return not self.affects and not self.affects_rules
+
 
 @dataclass(frozen=True)
 class Affected:

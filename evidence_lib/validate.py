@@ -253,8 +253,10 @@ def _scope_decisions(evidence: EvidenceSet, catalog: Catalog) -> _Scope:
 def _judge_integrity(evidence: EvidenceSet, checks: integrity.IntegrityCatalog, used_types: set[str],
                      catalog: Catalog, params: dict, as_of: pd.Timestamp, scope: _Scope):
     """The integrity rules that bear on the evidence in use: their result, and what they call into doubt."""
+    # A rule on each row's own evidence (dates) checks whatever evidence is in use; the others
+    # need all of theirs (the roster only helps: without it there is nothing to compare to).
     wanted = [c for c in checks.rules if set(c.rule.evidence) & used_types
-              and all(t in used_types or t == "hr_roster" for t in c.rule.evidence)]
+              and (c.row_level or set(c.rule.evidence) - {"hr_roster"} <= used_types)]
     if not wanted:
         return None, set()
     earliest = pd.Timestamp(str(params["earliest_plausible_date"]), tz="UTC")
