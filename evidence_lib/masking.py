@@ -53,7 +53,7 @@ class PiiMask:
         return hmac.new(self._key, _fold(value).encode(), hashlib.sha256).hexdigest()[:8]
 
     def text(self, value: str) -> str:
-        """A whole value: an e-mail keeps its domain (whose mailbox it is not), anything else is a person."""
+        """A whole value: an e-mail keeps its domain (which says whose server, not whose mailbox)."""
         match = EMAIL.fullmatch(value.strip())
         if match:
             return f"user-{self.pseudonym(value)}@{match.group(1)}"
