@@ -232,7 +232,7 @@ def _finish(figure, axes, *, limit: tuple[float, str], xlabel: str, ylabel: str,
 
 def days_since_login_chart(validation: Validation):
     accounts = validation.views["accounts"]
-    tracked = accounts[accounts["enabled"] & accounts["login_tracked"]]
+    tracked = accounts[accounts["enabled"] & accounts["days_since_login"].notna()]
     limit = validation.parameters["dormant_days"]
     figure, axes = _figure(f"Enabled accounts by days since last login (dormant after {limit} days)")
     by_system = {system: rows["days_since_login"].dropna() for system, rows in tracked.groupby("system")}
