@@ -1,22 +1,96 @@
-"""The `evidence` command: a thin shell over library functions."""
+"""The `evidence` command: a thin shell over library functions.
+
+Exit codes are the interface a scheduler reads: 0 pass, 1 exceptions, 2 error (the user's or the
+evidence's, named in one `error:` line each), 3 internal error (a bug: traceback in a file),
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM). A crash never exits 0, 1 or 2.
+"""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import tempfile
+import threading
+import traceback
 from pathlib import Path
 
 import click
 
-from evidence_lib.errors import EvidenceError, ProblemsError
+from evidence_lib.errors import EvidenceError, shorten
 
-EXIT_OK, EXIT_EXCEPTIONS, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_EXCEPTIONS, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_SIGINT, EXIT_SIGTERM = 128 + signal.SIGINT, 128 + signal.SIGTERM
 PROBLEMS_SHOWN_PER_FILE = 20
 
 
-@click.group()
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that a run stops its workers and removes its half-written package."""
+
+
+class _Evidence(click.Group):
+    """The command group, with one place that turns every way a command can end into an exit code."""
+
+    def invoke(self, ctx: click.Context):
+        previous = _on_sigterm(_raise_terminated)
+        try:
+            return super().invoke(ctx)
+        except EvidenceError as exc:
+            _fail(exc)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted: nothing was published", err=True)
+            sys.exit(EXIT_SIGINT)
+        except Terminated:
+            click.echo("terminated: nothing was published", err=True)
+            sys.exit(EXIT_SIGTERM)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug: exit 3 with the traceback kept, never 0, 1 or 2
+            _internal_error(exc)
+        finally:
+            _on_sigterm(previous)
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+def _on_sigterm(handler):
+    """Install a SIGTERM handler (main thread only: CliRunner may call from another); the old one back."""
+    if handler is None or threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
+
+
+def _internal_error(exc: Exception) -> None:
+    text = "".join(traceback.format_exception(exc))
+    try:
+        handle, path = tempfile.mkstemp(prefix="evidence-internal-error-", suffix=".txt")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(f"evidence {' '.join(sys.argv[1:])}\n\n{text}")
+    except OSError:
+        path = None
+    lines = str(exc).strip().splitlines()
+    message = f"internal error: {type(exc).__name__}: {shorten(lines[0] if lines else '')}"
+    if path is None:
+        click.echo(text, err=True)
+    click.echo(f"{message} (traceback in {path or 'the lines above'})", err=True)
+    sys.exit(EXIT_INTERNAL)
+
+
+@click.group(cls=_Evidence)
 @click.version_option(package_name="evidence-workbench")
 def main() -> None:
-    """Evidence Workbench: SOC 2 evidence from exports, tested and packaged for auditors."""
+    """Evidence Workbench: SOC 2 evidence from exports, tested and packaged for auditors.
+
+    \b
+    Exit codes of every command:
+      0    everything passed (or the package is intact)
+      1    exceptions found (or files differ from the manifest)
+      2    error: bad arguments, evidence or parameters, a failed notebook, a failed write
+      3    internal error: a bug; the traceback is written to a file named in the message
+      130  interrupted (Ctrl-C); 143 terminated (SIGTERM): workers stopped, nothing published
+    """
 
 
 @main.command()
@@ -25,8 +99,11 @@ def main() -> None:
 @click.option("--as-of", help="The date the evidence describes (default: the declared export time).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Override a control parameter, e.g. --param deprovision_sla_days=3 (repeatable).")
+@click.option("--allow-period-mismatch", is_flag=True,
+              help="Test evidence whose evidence.yaml declares another period than --period.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the full results to this file.")
-def check(folder: Path, period: str | None, as_of: str | None, params: tuple[str, ...], json_path: Path | None) -> None:
+def check(folder: Path, period: str | None, as_of: str | None, params: tuple[str, ...], allow_period_mismatch: bool,
+          json_path: Path | None) -> None:
     """Load every export declared in FOLDER/evidence.yaml and report what was read.
 
     Prints one line per file (type, system, format, rows read and kept, sha256, problems),
@@ -34,17 +111,22 @@ def check(folder: Path, period: str | None, as_of: str | None, params: tuple[str
     suites and prints one line per rule (control, rule, population, exceptions, status).
 
     Exit codes: 0 all evidence loaded (and every control passed), 1 exceptions found,
-    2 errors (evidence missing, unreadable, undeclared or of the wrong shape).
+    2 errors (evidence missing, unreadable, undeclared or of the wrong shape; a bad --param,
+    --as-of or --period; evidence declared for another period), 3 internal error.
 
     Example: evidence check data/samples/2026-Q3 --period 2026-Q3 --json results.json
     """
     from evidence_lib.inventory import format_table, inventory
+    from evidence_lib.parameters import parse_parameter_args
+    from evidence_lib.run import check_as_of, check_evidence_period
     from evidence_lib.sources.folder import load_folder
 
-    try:
-        evidence = load_folder(folder, progress=sys.stderr.isatty())
-    except ProblemsError as exc:
-        _fail(exc)
+    controls = None
+    if period:  # every argument is checked before the (possibly long) load
+        parsed = _period(period)
+        controls = (parsed, check_as_of(as_of, parsed), parse_parameter_args(params))
+        check_evidence_period(folder, parsed, allow_mismatch=allow_period_mismatch)
+    evidence = load_folder(folder, progress=sys.stderr.isatty())
     table = inventory(evidence)
     table["sha256"] = table["sha256"].str[:12]
     click.echo(format_table(table, widths={"problems": 60, "file": 48}))
@@ -56,26 +138,22 @@ def check(folder: Path, period: str | None, as_of: str | None, params: tuple[str
     else:
         click.echo(f"\n{len(table)} files, {int(table['rows_kept'].sum())} rows loaded, no problems.")
     code = EXIT_ERROR if problems else EXIT_OK
-    if period:
-        code = max(code, _check_controls(evidence, period, as_of, params, json_path))
+    if controls:
+        code = max(code, _check_controls(evidence, *controls, json_path))
     sys.exit(code)
 
 
-def _check_controls(evidence, period_text, as_of, params, json_path) -> int:
+def _check_controls(evidence, period, as_of, overrides, json_path) -> int:
     import pandas as pd
 
     from evidence_lib.inventory import format_table
     from evidence_lib.package import write_json_atomically
-    from evidence_lib.period import parse_period
     from evidence_lib.validate import ERROR, EXCEPTIONS, validate
 
-    try:
-        period = parse_period(period_text)
-        overrides = dict(_parse_param(p) for p in params)
-        validation = validate(evidence, period, as_of=pd.Timestamp(as_of, tz="UTC") if as_of else None,
-                              parameters=overrides)
-    except (EvidenceError, ValueError) as exc:
-        _fail(exc if isinstance(exc, EvidenceError) else EvidenceError(str(exc)))
+    stamp = pd.Timestamp(as_of) if as_of else None
+    if stamp is not None:
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    validation = validate(evidence, period, as_of=stamp, parameters=overrides)
     summary = validation.summary()
     click.echo(f"\nControls for {period.label} (as of {validation.as_of:%Y-%m-%d %H:%M} UTC):")
     click.echo(format_table(summary, widths={"reason": 70}))
@@ -100,34 +178,46 @@ def _check_controls(evidence, period_text, as_of, params, json_path) -> int:
 @click.option("--only", multiple=True, metavar="CONTROL", help="Run only the notebooks testing this control (repeatable).")
 @click.option("--jobs", type=click.IntRange(1), default=2, show_default=True, help="Notebooks executed at once.")
 @click.option("--mask-pii", is_flag=True, help="Mask names and e-mail addresses (stable pseudonyms) in the package.")
+@click.option("--mask-key", "mask_key", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="With --mask-pii: a file holding the secret key of the pseudonyms, kept outside the package, "
+                   "so that pseudonyms stay the same across runs (default: a random key for this run only).")
 @click.option("--with-code", is_flag=True, help="Show the notebooks' code in the HTML reports.")
-@click.option("--as-of", help="The date the evidence describes (default: the declared export time).")
+@click.option("--as-of", help="The date the evidence describes (default: the declared export time); "
+                              "from the period's start to 400 days after its end.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a control parameter (repeatable).")
-def run(period, start, end, evidence_dir, out, only, jobs, mask_pii, with_code, as_of, params) -> None:
+@click.option("--allow-period-mismatch", is_flag=True,
+              help="Run on evidence whose evidence.yaml declares another period.")
+def run(period, start, end, evidence_dir, out, only, jobs, mask_pii, mask_key, with_code, as_of, params,
+        allow_period_mismatch) -> None:
     """Execute every notebook for PERIOD and write the evidence package.
 
     Writes OUT/<period>/<run-id>/ with index.html, manifest.json and, per notebook, executed.ipynb,
-    report.html, results.json and exceptions.csv. A finished run is never overwritten.
+    report.html, results.json and exceptions.csv. A finished run is never overwritten. Arguments
+    are checked before anything is written; a run that cannot finish (a failed write, Ctrl-C,
+    SIGTERM) publishes nothing. Unfinished runs left by a killed process are reported; remove
+    them with `evidence clean`.
 
     Exit codes: 0 every control passed, 1 exceptions found, 2 errors (missing or bad evidence,
-    a notebook that failed).
+    a notebook that failed, a bad argument, a failed write), 3 internal error, 130 interrupted,
+    143 terminated.
 
     Example: evidence run --period 2026-Q3 --jobs 2
     """
-    from evidence_lib.period import parse_period
+    from evidence_lib.package import incomplete_runs
+    from evidence_lib.parameters import parse_parameter_args
     from evidence_lib.project import SAMPLES_DIR
     from evidence_lib.run import run_period
 
-    try:
-        if not period and not (start and end):
-            raise EvidenceError("give --period (2026-Q3, 2026-08) or both --start and --end (YYYY-MM-DD)")
-        period = parse_period(period or "", start, end).label
-        evidence_dir = evidence_dir or SAMPLES_DIR / period
-        result = run_period(period, evidence_dir=evidence_dir, out=out, only=tuple(only), jobs=jobs,
-                            mask_pii=mask_pii, with_code=with_code, as_of=as_of,
-                            parameters=dict(_parse_param(p) for p in params))
-    except (EvidenceError, ValueError, FileNotFoundError, FileExistsError) as exc:
-        _fail(exc if isinstance(exc, EvidenceError) else EvidenceError(str(exc)))
+    if not period and not (start and end):
+        raise EvidenceError("give --period (2026-Q3, 2026-08) or both --start and --end (YYYY-MM-DD)")
+    period = _period(period or "", start, end).label
+    overrides = parse_parameter_args(params)
+    for leftover in incomplete_runs(out, period):
+        click.echo(f"warning: {leftover} is an unfinished run (interrupted, or still running); "
+                   f"`evidence clean {out} --period {period} --yes` removes it", err=True)
+    result = run_period(period, evidence_dir=evidence_dir or SAMPLES_DIR / period, out=out, only=tuple(only),
+                        jobs=jobs, mask_pii=mask_pii, mask_key_file=mask_key, with_code=with_code, as_of=as_of,
+                        parameters=overrides, allow_period_mismatch=allow_period_mismatch)
     for outcome in result.outcomes:
         click.echo(f"{outcome.name:<24} {outcome.status:<10} {outcome.seconds:6.1f}s  {outcome.error}")
     click.echo(f"\n{result.status}: package written in {result.seconds:.1f}s")
@@ -143,17 +233,14 @@ def verify(run_dir: Path, evidence_dir: Path | None) -> None:
     """Re-hash every file of a finished package against its manifest.json.
 
     Names every file changed, added or missing; exit code 0 when the package is intact, 1 when not,
-    2 when RUN_DIR is not a package. With --evidence DIR, checks DIR against the hashes of the
-    evidence the run tested.
+    2 when RUN_DIR is not a package. With --evidence DIR, checks DIR (exports, evidence.yaml and
+    custom mapping files) against the hashes of the evidence the run tested.
 
     Example: evidence verify out/2026-Q3/20261125T101500Z-1a2b3c --evidence data/samples/2026-Q3
     """
     from evidence_lib.package import verify as verify_package
 
-    try:
-        verification = verify_package(run_dir, evidence_dir)
-    except (FileNotFoundError, ValueError, KeyError) as exc:
-        _fail(EvidenceError(str(exc)))
+    verification = verify_package(run_dir, evidence_dir)
     for line in verification.lines():
         click.echo(line)
     checked = f"{evidence_dir} (evidence of {run_dir})" if evidence_dir else str(run_dir)
@@ -164,14 +251,43 @@ def verify(run_dir: Path, evidence_dir: Path | None) -> None:
     sys.exit(EXIT_EXCEPTIONS)
 
 
-def _parse_param(text: str) -> tuple[str, object]:
-    name, sep, value = text.partition("=")
-    if not sep:
-        raise EvidenceError(f"--param {text!r}: write NAME=VALUE, e.g. deprovision_sla_days=3")
+@main.command()
+@click.argument("out", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--period", help="Only this period's unfinished runs (default: every period under OUT).")
+@click.option("--yes", is_flag=True, help="Remove them (without it, only list them).")
+def clean(out: Path, period: str | None, yes: bool) -> None:
+    """List, and with --yes remove, unfinished runs (OUT/<period>/.incomplete-<run-id>/).
+
+    A run killed before it finished leaves its half-written package under that hidden name.
+    Finished runs are never touched. Do not clean while a run of that period is in progress:
+    its package is being written under the same kind of name.
+
+    Exit codes: 0 done (or nothing to clean), 2 a folder could not be removed.
+
+    Example: evidence clean out --period 2026-Q3 --yes
+    """
+    from evidence_lib.package import incomplete_runs, remove_incomplete
+
+    found = incomplete_runs(out, _period(period).label if period else None)
+    for path in found:
+        click.echo(f"{'removing' if yes else 'unfinished'}: {path}")
+    if yes:
+        remove_incomplete(found)
+    if not found:
+        click.echo(f"{out}: no unfinished runs")
+    elif not yes:
+        click.echo(f"{len(found)} unfinished run(s); rerun with --yes to remove them")
+    sys.exit(EXIT_OK)
+
+
+def _period(text: str, start: str | None = None, end: str | None = None):
+    """parse_period, with a date that does not exist (2026-02-30) as the user's error it is."""
+    from evidence_lib.period import parse_period
+
     try:
-        return name.strip(), int(value)
-    except ValueError:
-        return name.strip(), value
+        return parse_period(text, start, end)
+    except ValueError as exc:
+        raise EvidenceError(f"period {text or f'{start}..{end}'}: {exc}") from None
 
 
 def _capped_per_file(problems, shown: int):

@@ -13,17 +13,26 @@ import io
 import json
 import os
 import secrets
+import shutil
 import stat
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
+from evidence_lib.errors import EvidenceError
+
 MANIFEST = "manifest.json"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 INCOMPLETE_PREFIX = ".incomplete-"
+
+
+class PackageError(EvidenceError):
+    """A package that cannot be written, is not a package, or would overwrite a finished run."""
 
 
 def write_json_atomically(path: Path, document: dict) -> None:
@@ -92,12 +101,32 @@ class PackageBuilder:
         # Absolute: notebooks write their results here from a kernel whose working folder is notebooks/.
         self.out = Path(self.out).resolve()
         self.period_dir = self.out / self.period
-        self.period_dir.mkdir(parents=True, exist_ok=True)
         self.final_dir = self.period_dir / self.run_id
         self.work_dir = self.period_dir / f"{INCOMPLETE_PREFIX}{self.run_id}"
         if self.final_dir.exists():
-            raise FileExistsError(f"{self.final_dir} already exists: a finished run is never overwritten")
-        self.work_dir.mkdir()
+            raise PackageError(f"{self.final_dir} already exists: a finished run is never overwritten")
+        try:
+            self.period_dir.mkdir(parents=True, exist_ok=True)
+            self.work_dir.mkdir()
+        except OSError as exc:
+            raise PackageError(_cannot_write(exc, self.period_dir)) from None
+
+    @contextmanager
+    def writing(self) -> Iterator["PackageBuilder"]:
+        """Inside: any failure removes the half-written package, and a failed write (disk full, read-only
+        folder) becomes a PackageError naming the path. Nothing is published unless `finish` completes."""
+        try:
+            yield self
+        except OSError as exc:
+            self.abandon()
+            raise PackageError(_cannot_write(exc, self.work_dir)) from exc
+        except BaseException:
+            self.abandon()
+            raise
+
+    def abandon(self) -> None:
+        """Remove the half-written package; what cannot be removed keeps its .incomplete- name."""
+        shutil.rmtree(self.work_dir, ignore_errors=True)
 
     def finish(self, manifest: dict) -> Path:
         """Hash every output into the manifest, make the files read-only, and move the run into place."""
@@ -107,9 +136,39 @@ class PackageBuilder:
             if path.is_file():
                 path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
         if self.final_dir.exists():
-            raise FileExistsError(f"{self.final_dir} already exists: a finished run is never overwritten")
+            raise PackageError(f"{self.final_dir} already exists: a finished run is never overwritten")
         os.rename(self.work_dir, self.final_dir)
         return self.final_dir
+
+
+def _cannot_write(exc: OSError, where: Path) -> str:
+    path = exc.filename or where
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"{path}: cannot write the evidence package ({reason}); nothing was published — free space or pick " \
+           f"another --out"
+
+
+def incomplete_runs(out: Path, period: str | None = None) -> list[Path]:
+    """The .incomplete-<run-id> folders under OUT (one period's, or every period's): runs that never finished.
+
+    A run still in progress has one too; finished runs never match.
+    """
+    out = Path(out)
+    periods = [out / period] if period else (sorted(p for p in out.iterdir() if p.is_dir()) if out.is_dir() else [])
+    return sorted(path for folder in periods if folder.is_dir() and not folder.is_symlink()
+                  for path in folder.iterdir()
+                  if path.name.startswith(INCOMPLETE_PREFIX) and path.is_dir() and not path.is_symlink())
+
+
+def remove_incomplete(paths: list[Path]) -> None:
+    """Delete the given unfinished runs (only folders named .incomplete-*: a finished run is never touched)."""
+    for path in paths:
+        if not Path(path).name.startswith(INCOMPLETE_PREFIX) or Path(path).is_symlink():
+            raise PackageError(f"{path}: not an unfinished run (.incomplete-<run-id>); left as it is")
+        try:
+            shutil.rmtree(path)
+        except OSError as exc:
+            raise PackageError(f"{exc.filename or path}: cannot remove ({exc.strerror or exc})") from None
 
 
 @dataclass
@@ -136,13 +195,16 @@ def verify(run_dir: Path, evidence_dir: Path | None = None) -> Verification:
     run_dir = Path(run_dir)
     manifest_path = run_dir / MANIFEST
     if not manifest_path.is_file():
-        raise FileNotFoundError(f"{manifest_path} not found: is {run_dir} an evidence package "
-                                f"(<out>/<period>/<run-id>)?")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    if evidence_dir is None:
-        recorded, actual = manifest["outputs"], hash_tree(run_dir, skip=(MANIFEST,))
-    else:
-        recorded, actual = manifest["inputs"]["evidence"], hash_tree(evidence_dir)
+        raise PackageError(f"{manifest_path} not found: is {run_dir} an evidence package "
+                           f"(<out>/<period>/<run-id>)?")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        recorded = manifest["outputs"] if evidence_dir is None else manifest["inputs"]["evidence"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PackageError(f"{manifest_path}: not a manifest this tool wrote ({type(exc).__name__}: {exc})") from None
+    if not isinstance(recorded, dict):
+        raise PackageError(f"{manifest_path}: its file hashes are not a mapping of path to sha256")
+    actual = hash_tree(run_dir, skip=(MANIFEST,)) if evidence_dir is None else hash_tree(evidence_dir)
     return _compare(recorded, actual)
 
 

@@ -8,27 +8,39 @@ orchestrator (Airflow's papermill operator, say) can call `run_notebook` the sam
 from __future__ import annotations
 
 import json
+import os
 import platform
+import secrets
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from importlib.metadata import PackageNotFoundError, version
 from multiprocessing import get_context
 from pathlib import Path
 
 from evidence_lib.controls import load_catalog
+from evidence_lib.errors import EvidenceError
 from evidence_lib.package import PackageBuilder, hash_tree, sha256_file
-from evidence_lib.period import parse_period
+from evidence_lib.parameters import resolve_parameters
+from evidence_lib.period import Period, parse_period
 from evidence_lib.project import NOTEBOOKS_DIR, PROJECT_DIR
 from evidence_lib.render import render_failure_page, render_index, render_report
 from evidence_lib.validate import ERROR, EXCEPTIONS, PASS, worst
 
 INVENTORY_NOTEBOOK = "00_inventory.ipynb"
 EXIT_CODES = {PASS: 0, EXCEPTIONS: 1, ERROR: 2}
+#: the latest as-of date a run accepts, in days after the period ends (the export may come months later)
+AS_OF_DAYS_AFTER = 400
+#: how often a worker checks that the run that started it is still alive
+PARENT_POLL_SECONDS = 0.5
 TOOLS = ("pandas", "great-expectations", "papermill", "nbconvert", "nbclient", "ipykernel", "evidence-workbench")
 
 
@@ -113,13 +125,17 @@ class RunResult:
     seconds: float
 
 
+class RunError(EvidenceError):
+    """A run that cannot start as asked: unknown control, missing notebook, as-of date outside the period."""
+
+
 def plan(only: tuple[str, ...] = ()) -> dict[str, list[str]]:
     """notebook file -> the control ids it tests, for every control (or only those asked for)."""
     catalog = load_catalog()
     known = [c.control_id for c in catalog.controls]
     unknown = [c for c in only if c not in known]
     if unknown:
-        raise ValueError(f"--only {' '.join(unknown)}: unknown control(s); known: {' '.join(known)}")
+        raise RunError(f"--only {' '.join(unknown)}: unknown control(s); known: {' '.join(known)}")
     notebooks: dict[str, list[str]] = {INVENTORY_NOTEBOOK: []}
     for control in catalog.controls:
         if not only or control.control_id in only:
@@ -127,84 +143,229 @@ def plan(only: tuple[str, ...] = ()) -> dict[str, list[str]]:
     return notebooks
 
 
-def run_period(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, ...] = (), jobs: int = 2,
-               mask_pii: bool = False, with_code: bool = False, as_of: str | None = None,
-               parameters: dict | None = None, notebooks_dir: Path = NOTEBOOKS_DIR,
-               progress: bool = True) -> RunResult:
-    """Execute the period's notebooks and write the evidence package; never overwrites a finished run."""
-    from tqdm import tqdm
+def check_as_of(as_of: str | None, period: Period) -> str | None:
+    """as_of unchanged if it is an ISO date or time from the period's start to AS_OF_DAYS_AFTER its end.
 
+    An as-of date decides what is dormant, late or overdue: 1900-01-01 would make rules pass.
+    """
+    if as_of is None:
+        return None
+    try:
+        day = datetime.fromisoformat(str(as_of).strip()).date()
+    except ValueError:
+        raise RunError(f"--as-of {as_of!r} is not a date: write YYYY-MM-DD or an ISO time "
+                       f"(2026-10-01T06:00:00Z)") from None
+    latest = period.end + timedelta(days=AS_OF_DAYS_AFTER)
+    if not period.start <= day <= latest:
+        raise RunError(f"--as-of {as_of} is outside {period.label}: allowed from {period.start} (the period's start) "
+                       f"to {latest} ({AS_OF_DAYS_AFTER} days after its end)")
+    return as_of
+
+
+def check_evidence_period(evidence_dir: Path, period: Period, *, allow_mismatch: bool = False) -> None:
+    """The folder's evidence.yaml must declare this period (DeclarationError otherwise), unless allowed."""
+    from evidence_lib.sources.folder import check_period, read_declaration
+
+    check_period(read_declaration(evidence_dir), period.label, allow_mismatch=allow_mismatch)
+
+
+def run_period(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, ...] = (), jobs: int = 2,
+               mask_pii: bool = False, mask_key_file: Path | None = None, with_code: bool = False,
+               as_of: str | None = None, parameters: dict | None = None, allow_period_mismatch: bool = False,
+               notebooks_dir: Path = NOTEBOOKS_DIR, progress: bool = True) -> RunResult:
+    """Execute the period's notebooks and write the evidence package; never overwrites a finished run.
+
+    Everything a user can get wrong is checked before anything is written. Any failure after
+    that (a write error, Ctrl-C, SIGTERM) stops the workers and their kernels and removes the
+    half-written package; a failed write is a PackageError naming the path.
+    """
     started_clock, started = time.perf_counter(), datetime.now(timezone.utc)
     parsed = parse_period(period)
     catalog = load_catalog()
-    unknown = set(parameters or {}) - set(catalog.defaults)
-    if unknown:
-        raise ValueError(f"unknown parameter(s) {sorted(unknown)}; known: {sorted(catalog.defaults)}")
+    thresholds = resolve_parameters(parameters or {}, catalog=catalog)
+    as_of = check_as_of(as_of, parsed)
     evidence_dir = Path(evidence_dir).resolve()
-    if not (evidence_dir / "evidence.yaml").is_file():
-        raise FileNotFoundError(f"{evidence_dir / 'evidence.yaml'} not found: point --evidence-dir at a folder "
-                                f"of exports with its evidence.yaml")
+    check_evidence_period(evidence_dir, parsed, allow_mismatch=allow_period_mismatch)
     notebooks = plan(only)
     missing = [n for n in notebooks if not (notebooks_dir / n).is_file()]
     if missing:
-        raise FileNotFoundError(f"notebook(s) {missing} not found in {notebooks_dir}")
-    thresholds = {**catalog.defaults, **(parameters or {})}
+        raise RunError(f"notebook(s) {missing} not found in {notebooks_dir}")
     evidence_hashes = hash_tree(evidence_dir)
-    builder = PackageBuilder(Path(out), parsed.label)
-    generated_at = started.isoformat(timespec="seconds")
+    files_read = _files_read(evidence_dir)
+    with _mask_key(mask_pii, mask_key_file) as (key_file, key_kind):
+        builder = PackageBuilder(Path(out), parsed.label)
+        with builder.writing():
+            generated_at = started.isoformat(timespec="seconds")
+            values = {"period": parsed.label, "evidence_dir": str(evidence_dir), "as_of": as_of,
+                      "mask_pii": mask_pii, "mask_key_file": key_file, "run_id": builder.run_id, **thresholds}
+            tasks = [_task(notebooks_dir / name, control_ids, builder, values, parsed, catalog, generated_at,
+                           evidence_hashes, with_code) for name, control_ids in notebooks.items()]
+            outcomes = sorted(_execute(tasks, jobs, progress, parsed.label), key=lambda o: o.name)
+            _judge_inputs(outcomes, {**evidence_hashes, **files_read})
+            if hash_tree(evidence_dir) != evidence_hashes:
+                for outcome in outcomes:
+                    outcome.status, outcome.error = ERROR, "the evidence folder changed while the run was reading it"
+            status = worst(o.status for o in outcomes)
+            summary = {
+                "run_id": builder.run_id, "status": status, "exit_code": EXIT_CODES[status],
+                "period": {"label": parsed.label, "start": parsed.start.isoformat(), "end": parsed.end.isoformat()},
+                "started_at": generated_at,
+                "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "parameters": thresholds,
+                "options": {"evidence_dir": str(evidence_dir), "as_of": as_of, "only": list(only), "jobs": jobs,
+                            "mask_pii": mask_pii, "mask_key": key_kind, "with_code": with_code,
+                            "allow_period_mismatch": allow_period_mismatch},
+                "inputs": {"evidence": evidence_hashes, "read": files_read,
+                           "notebooks": {n: sha256_file(notebooks_dir / n) for n in notebooks},
+                           "expectations": hash_tree(catalog.folder)},
+                "tools": tool_versions(), "project_commit": project_commit(),
+                "notebooks": [{"name": o.name, "status": o.status, "seconds": o.seconds, "error": o.error,
+                               "has_results": o.has_results} for o in outcomes],
+                "controls": _control_rows(outcomes, notebooks, catalog),
+            }
+            summary["counts"] = {s: sum(c["status"] == s for c in summary["controls"])
+                                 for s in (PASS, EXCEPTIONS, ERROR)}
+            render_index(builder.work_dir / "index.html", summary)
+            run_dir = builder.finish({k: v for k, v in summary.items() if k != "counts"})
+    return RunResult(run_dir, EXIT_CODES[status], status, outcomes, round(time.perf_counter() - started_clock, 2))
 
-    tasks = []
-    for name, control_ids in notebooks.items():
-        notebook = notebooks_dir / name
-        folder = builder.work_dir / notebook.stem
-        folder.mkdir()
-        values = {"period": parsed.label, "evidence_dir": str(evidence_dir), "as_of": as_of, "mask_pii": mask_pii,
-                  "run_id": builder.run_id, "results_dir": str(folder), **thresholds}
-        declared = _declared_parameters(notebook)
-        tasks.append(NotebookTask(notebook, folder, {k: v for k, v in values.items() if k in declared}, header={
-            "title": f"{_title(notebook)} — {parsed.label}",
-            "controls": [{"control": c, "title": catalog.control(c).title} for c in control_ids],
-            "period": f"{parsed.label} ({parsed.start} to {parsed.end})", "run_id": builder.run_id,
-            "generated_at": generated_at,
-            "parameters": {k: v for k, v in values.items() if k in declared and k not in ("results_dir", "run_id")},
-            "inputs": evidence_hashes,
-        }, with_code=with_code))
+
+def _task(notebook: Path, control_ids: list[str], builder: PackageBuilder, values: dict, parsed: Period, catalog,
+          generated_at: str, evidence_hashes: dict, with_code: bool) -> NotebookTask:
+    folder = builder.work_dir / notebook.stem
+    folder.mkdir()
+    declared = _declared_parameters(notebook)
+    values = {**values, "results_dir": str(folder)}
+    # The key file's path is for the kernel only: the package shows that masking was on, not where the key is.
+    shown = {k: v for k, v in values.items() if k in declared and k not in ("results_dir", "run_id", "mask_key_file")}
+    return NotebookTask(notebook, folder, {k: v for k, v in values.items() if k in declared}, header={
+        "title": f"{_title(notebook)} — {parsed.label}",
+        "controls": [{"control": c, "title": catalog.control(c).title} for c in control_ids],
+        "period": f"{parsed.label} ({parsed.start} to {parsed.end})", "run_id": builder.run_id,
+        "generated_at": generated_at, "parameters": shown, "inputs": evidence_hashes,
+    }, with_code=with_code)
+
+
+def _files_read(evidence_dir: Path) -> dict[str, str]:
+    """relative path -> sha256 of exactly the files loading this folder reads (custom mappings included)."""
+    from evidence_lib.sources.folder import load_folder
+
+    return load_folder(evidence_dir).files_read()
+
+
+@contextmanager
+def _mask_key(mask_pii: bool, key_file: Path | None) -> Iterator[tuple[str | None, str | None]]:
+    """(path of the PII mask key file for the notebooks, 'user-supplied' or 'per-run'), or (None, None).
+
+    Without a key file of the user's, a random key is written into a private temporary folder
+    (outside the package, file mode 0600) and deleted when the run ends: no one can re-derive
+    the pseudonyms, not even from the package.
+    """
+    if not mask_pii:
+        if key_file is not None:
+            raise RunError(f"--mask-key {key_file}: the key is only used with --mask-pii")
+        yield None, None
+        return
+    if key_file is not None:
+        from evidence_lib.masking import load_mask_key
+
+        key_file = Path(key_file).resolve()
+        load_mask_key(str(key_file))  # readable and long enough, before anything is written
+        yield str(key_file), "user-supplied"
+        return
+    with tempfile.TemporaryDirectory(prefix="evidence-mask-key-") as folder:  # mkdtemp: mode 0700
+        path = Path(folder) / "mask.key"
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(handle, "w", encoding="ascii") as stream:
+            stream.write(secrets.token_hex(32))
+        yield str(path), "per-run"
+
+
+def _execute(tasks: list[NotebookTask], jobs: int, progress: bool, label: str) -> list[NotebookOutcome]:
+    """Run the tasks over worker processes; on any interruption, stop the workers and their kernels first."""
+    from tqdm import tqdm
 
     outcomes: list[NotebookOutcome] = []
-    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn")) as pool, \
-            tqdm(total=len(tasks), desc=f"{parsed.label} notebooks", unit="nb", disable=not progress,
-                 file=sys.stderr) as bar:
-        futures = {pool.submit(run_notebook, task): task for task in tasks}
-        for future in as_completed(futures):
-            outcomes.append(future.result())
-            bar.set_postfix_str(f"{outcomes[-1].name}: {outcomes[-1].status}")
-            bar.update()
-    outcomes.sort(key=lambda o: o.name)
+    pool = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn"),
+                               initializer=_worker_started, initargs=(os.getpid(),))
+    try:
+        with tqdm(total=len(tasks), desc=f"{label} notebooks", unit="nb", disable=not progress,
+                  file=sys.stderr) as bar:
+            futures = {pool.submit(run_notebook, task): task for task in tasks}
+            for future in as_completed(futures):
+                outcomes.append(future.result())
+                bar.set_postfix_str(f"{outcomes[-1].name}: {outcomes[-1].status}")
+                bar.update()
+    except BaseException:
+        _stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
+    return outcomes
 
-    if hash_tree(evidence_dir) != evidence_hashes:
-        for outcome in outcomes:
-            outcome.status, outcome.error = ERROR, "the evidence folder changed while the run was reading it"
-    status = worst(o.status for o in outcomes)
-    finished = datetime.now(timezone.utc)
-    summary = {
-        "run_id": builder.run_id, "status": status, "exit_code": EXIT_CODES[status],
-        "period": {"label": parsed.label, "start": parsed.start.isoformat(), "end": parsed.end.isoformat()},
-        "started_at": generated_at, "finished_at": finished.isoformat(timespec="seconds"),
-        "parameters": thresholds,
-        "options": {"evidence_dir": str(evidence_dir), "as_of": as_of, "only": list(only), "jobs": jobs,
-                    "mask_pii": mask_pii, "with_code": with_code},
-        "inputs": {"evidence": evidence_hashes,
-                   "notebooks": {n: sha256_file(notebooks_dir / n) for n in notebooks},
-                   "expectations": hash_tree(catalog.folder)},
-        "tools": tool_versions(), "project_commit": project_commit(),
-        "notebooks": [{"name": o.name, "status": o.status, "seconds": o.seconds, "error": o.error,
-                       "has_results": o.has_results} for o in outcomes],
-        "controls": _control_rows(outcomes, notebooks, catalog),
-    }
-    summary["counts"] = {s: sum(c["status"] == s for c in summary["controls"]) for s in (PASS, EXCEPTIONS, ERROR)}
-    render_index(builder.work_dir / "index.html", summary)
-    run_dir = builder.finish({k: v for k, v in summary.items() if k != "counts"})
-    return RunResult(run_dir, EXIT_CODES[status], status, outcomes, round(time.perf_counter() - started_clock, 2))
+
+def _worker_started(run_pid: int) -> None:
+    """In each worker: Ctrl-C is the run's to handle, and the worker (with its kernel) dies with the run."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_run, args=(run_pid,), name="watch-run", daemon=True).start()
+
+
+def _watch_run(run_pid: int) -> None:
+    while os.getppid() == run_pid:
+        time.sleep(PARENT_POLL_SECONDS)
+    _kill_tree(os.getpid(), include_root=False)
+    os._exit(EXIT_CODES[ERROR])
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started, kill every worker and its kernel, and reap them."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        _kill_tree(process.pid, include_root=True)
+    for process in processes:
+        process.join(timeout=5)
+
+
+def _kill_tree(pid: int, *, include_root: bool) -> None:
+    """SIGKILL a process's descendants (a kernel runs in its own session, so a group kill misses it)."""
+    import psutil  # a dependency of ipykernel, hence of every run
+
+    try:
+        root = psutil.Process(pid)
+        family = root.children(recursive=True) + ([root] if include_root else [])
+    except psutil.Error:
+        return
+    for process in family:
+        try:
+            process.kill()
+        except psutil.Error:
+            pass
+
+
+def _judge_inputs(outcomes: list[NotebookOutcome], hashes: dict[str, str]) -> None:
+    """A notebook that tested a file other than the one the run hashed is an error naming the file.
+
+    A file edited while the run reads it and restored before the end passes the final re-hash;
+    each notebook's own record of what it read does not.
+    """
+    for outcome in outcomes:
+        if not outcome.has_results or outcome.error:
+            continue
+        if "inventory" not in outcome.results:
+            outcome.status, outcome.error = ERROR, ("results.json has no inventory: the run cannot tell which "
+                                                    "evidence this notebook tested")
+            continue
+        read = {row["file"]: row.get("sha256") for row in outcome.results["inventory"] if row.get("sha256")}
+        read.update(outcome.results.get("files_read") or {})
+        changed = sorted(name for name, digest in read.items() if hashes.get(_relative(name)) != digest)
+        if changed:
+            outcome.status, outcome.error = ERROR, (
+                f"evidence changed during the run: {', '.join(changed)} as this notebook read "
+                f"{'it' if len(changed) == 1 else 'them'} differ(s) from the file(s) hashed when the run started")
+
+
+def _relative(name: str) -> str:
+    return Path(os.path.normpath(name)).as_posix()
 
 
 def _control_rows(outcomes: list[NotebookOutcome], notebooks: dict[str, list[str]], catalog) -> list[dict]:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from evidence_lib.controls import load_catalog
-from evidence_lib.package import MANIFEST, PackageBuilder, hash_tree, neutralise_formula, new_run_id, verify
+from evidence_lib.package import MANIFEST, PackageBuilder, PackageError, hash_tree, neutralise_formula, new_run_id, verify
 from evidence_lib.project import NOTEBOOKS_DIR
 from evidence_lib.run import run_period
 from tests.conftest import PERIOD, SAMPLE, evidence
@@ -201,7 +201,7 @@ def test_a_finished_run_is_never_overwritten(tmp_path):
     builder = PackageBuilder(tmp_path, PERIOD, run_id="20260101T000000Z-aaaaaa")
     (builder.work_dir / "note.txt").write_text("first")
     first = builder.finish({})
-    with pytest.raises(FileExistsError, match="never overwritten"):
+    with pytest.raises(PackageError, match="never overwritten"):
         PackageBuilder(tmp_path, PERIOD, run_id="20260101T000000Z-aaaaaa")
     assert (first / "note.txt").read_text() == "first" and verify(first).ok
     assert new_run_id() != new_run_id()
