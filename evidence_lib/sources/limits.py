@@ -38,8 +38,10 @@ _NOT_REGULAR = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block devic
                 stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder"}
 
 
-def read_regular_file(path: Path, shown: str, max_bytes: int = MAX_FILE_BYTES) -> bytes:
-    """The bytes of a regular file of at most max_bytes; devices, pipes and sockets are refused unopened."""
+def read_regular_file(path: Path, shown: str, max_bytes: int | None = None) -> bytes:
+    """The bytes of a regular file of at most max_bytes (MAX_FILE_BYTES); devices, pipes and sockets are
+    refused unopened."""
+    max_bytes = MAX_FILE_BYTES if max_bytes is None else max_bytes
     try:
         kind = stat.S_IFMT(os.stat(path).st_mode)
     except FileNotFoundError:
