@@ -18,9 +18,10 @@ from evidence_lib.masking import PiiMask, load_mask_key, mask_for
 from evidence_lib.period import Period, parse_period
 from evidence_lib.project import PROJECT_DIR
 from evidence_lib.sources.folder import EvidenceSet, load_folder
-from evidence_lib.validate import ERROR, EXCEPTIONS, PASS, Validation, validate
+from evidence_lib.validate import (ERROR, EXCEPTIONS, OUT_OF_SCOPE, PASS, RuleResult, Validation, record_keys,
+                                   validate)
 
-STATUS_COLOURS = {PASS: "#1b7f3b", EXCEPTIONS: "#b35c00", ERROR: "#b00020"}
+STATUS_COLOURS = {PASS: "#1b7f3b", EXCEPTIONS: "#b35c00", ERROR: "#b00020", OUT_OF_SCOPE: "#5f6368"}
 
 
 @dataclass
@@ -112,12 +113,36 @@ class ControlArea:
                      f"<p>{html.escape(spec.criterion)}</p>"
                      f"<p>ISO/IEC 27001:2022 Annex A: {html.escape(', '.join(spec.iso27001) or 'none')}. "
                      f"Result: {_badge(control.status)}</p>"))
-        for result in control.rules:
-            verdict = {PASS: f"{result.population} record(s) tested, none failed",
-                       EXCEPTIONS: f"{result.exception_count} of {result.population} record(s) failed",
-                       ERROR: f"not tested: {result.reason}"}[result.status]
+        self._show_rules(control.rules)
+
+    def show_integrity(self) -> None:
+        """The completeness-and-accuracy checks of the evidence these controls rest on, and every row
+        set aside as unreadable: a control rule whose evidence failed them is an error, not a pass."""
+        from IPython.display import HTML, display
+
+        from evidence_lib.integrity import load_integrity
+        from evidence_lib.inventory import set_aside_rows
+
+        checks = self._validation().integrity
+        display(HTML(f"<h2>Evidence integrity — {html.escape(load_integrity(self.catalog.folder).title)}</h2>"
+                     "<p>Before any control rule is judged, the evidence itself is tested: implausible dates, "
+                     "status fields that cannot be read, systems whose exports cannot show what a rule needs. "
+                     "A control rule that uses a column failing these checks is reported as an error.</p>"
+                     f"<p>Result: {_badge(checks.status if checks else PASS)}</p>"))
+        if checks:
+            self._show_rules(checks.rules)
+        aside = set_aside_rows(self.evidence)
+        if len(aside):
+            display(HTML(f"<h3>Rows set aside as unreadable</h3><p>{len(aside)} row(s) were kept out of the "
+                         "evidence (bad_rows: quarantine). Every rule using their files is an error.</p>"))
+            display(_all_rows(aside))
+
+    def _show_rules(self, rules: list[RuleResult]) -> None:
+        from IPython.display import HTML, display
+
+        for result in rules:
             display(HTML(f"<h3>{html.escape(result.rule.rule_id)}</h3><p>{html.escape(result.rule.text)}</p>"
-                         f"<p>{_badge(result.status)} {html.escape(verdict)}</p>"))
+                         f"<p>{_badge(result.status)} {html.escape(_verdict(result))}</p>"))
             if result.exception_count:
                 display(_all_rows(self._masked(result.exceptions)))
 
@@ -140,7 +165,7 @@ class ControlArea:
             for _, row in table.iterrows():
                 print(f"  {row['file']}: {row['type']} {row['rows_kept']} row(s) sha256 {row['sha256'][:12]}")
             return
-        for control in self.validation.controls:
+        for control in self.validation.judged:
             print(f"{control.control_id} {control.title}: {control.status}")
             for r in control.rules:
                 print(f"  {r.rule.rule_id}: {r.status}, population {r.population}, exceptions {r.exception_count}")
@@ -177,9 +202,9 @@ class ControlArea:
         for result in (self.validation.rules if self.validation is not None else []):
             if result.exception_count:
                 rows = self._masked(result.exceptions)
-                key = rows["account_id"] if "account_id" in rows else rows.iloc[:, 0]
+                key = record_keys(RuleResult(result.rule, result.status, result.population, rows))
                 frames.append(pd.concat([pd.DataFrame({"control": result.rule.control_id, "rule": result.rule.rule_id,
-                                                       "record_key": key.astype(str)}, index=rows.index),
+                                                       "record_key": key}, index=rows.index),
                                          rows.astype(object)], axis=1))
         if not frames:
             return pd.DataFrame(columns=["control", "rule", "record_key"])
@@ -192,6 +217,20 @@ class ControlArea:
 
     def _masked(self, frame: pd.DataFrame) -> pd.DataFrame:
         return self.mask.frame(frame) if self.mask else frame
+
+
+def _verdict(result: RuleResult) -> str:
+    """What happened to a rule, in words: tested and passed, failed rows, or why it could not pass."""
+    notes = f" ({result.reason})" if result.reason and result.status in (PASS, EXCEPTIONS) else ""
+    if result.status == PASS:
+        return f"{result.population} record(s) tested, none failed{notes}"
+    if result.status == EXCEPTIONS:
+        return f"{result.exception_count} of {result.population} record(s) failed{notes}"
+    if result.status == OUT_OF_SCOPE:
+        return f"not tested — {result.reason}"
+    if result.population:
+        return f"cannot pass: {result.reason} ({result.exception_count} of {result.population} record(s) failed)"
+    return f"not tested: {result.reason}"
 
 
 def _badge(status: str) -> str:

@@ -127,24 +127,24 @@ class Validation:
 
     def exception_keys(self) -> pd.DataFrame:
         """control, rule, system, record_key — the shape of expected_exceptions.csv."""
-        rows = []
-        for result in self.rules:
-            for _, row in result.exceptions.iterrows():
-                system = row.get("system", "") if "system" in result.exceptions else ""
-                key = _record_key(result, row)
-                rows.append((result.rule.control_id, result.rule.rule_id, system or "", str(key)))
-        return pd.DataFrame(rows, columns=["control", "rule", "system", "record_key"])
+        frames = [pd.DataFrame({"control": r.rule.control_id, "rule": r.rule.rule_id,
+                                "system": r.exceptions["system"].fillna("").astype(str)
+                                if "system" in r.exceptions else "",
+                                "record_key": record_keys(r)}) for r in self.rules if r.exception_count]
+        columns = ["control", "rule", "system", "record_key"]
+        return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
-def _record_key(result: RuleResult, row: pd.Series) -> str:
-    """An exception's key as expected_exceptions.csv writes it: the account id, a file:row for
-    integrity rows on evidence rows, else the first column shown."""
-    if "account_id" in row.index and result.rule.control_id != integrity.INTEGRITY:
-        return str(row["account_id"])
-    if "file" in row.index and "row" in row.index:
-        where = f"{row['file']}:{row['row']}"
-        return f"{where}:{row['column']}" if "column" in row.index else where
-    return str(row.iloc[0])
+def record_keys(result: RuleResult) -> pd.Series:
+    """Each exception's key as expected_exceptions.csv writes it: the account id; file:row (and
+    column) for an integrity finding on an evidence row; else the first column shown."""
+    rows = result.exceptions
+    if "account_id" in rows and result.rule.control_id != integrity.INTEGRITY:
+        return rows["account_id"].astype(str)
+    if "file" in rows and "row" in rows:
+        where = rows["file"].astype(str) + ":" + rows["row"].astype(str)
+        return where + ":" + rows["column"].astype(str) if "column" in rows else where
+    return rows.iloc[:, 0].astype(str)
 
 
 def default_as_of(evidence: EvidenceSet, period: Period) -> pd.Timestamp:
