@@ -8,7 +8,6 @@ nothing outside the folder is read or echoed, and for the resource cases that th
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from evidence_lib.errors import DeclarationError, LoadError, MappingError, ProblemsError
+from evidence_lib.errors import DeclarationError, LoadError, ProblemsError
 from evidence_lib.inventory import set_aside_rows
 from evidence_lib.sources import limits
 from evidence_lib.sources.folder import load_folder
@@ -394,10 +393,11 @@ def test_two_xlsx_columns_headed_alike_are_ambiguous_not_a_traceback(sample_copy
 
 def test_json_keys_differing_only_in_case_or_repeated_are_ambiguous(sample_copy):
     path = sample_copy / "accounts" / "github_org_members.json"
+    ambiguous = "github_org_members.json:row 1:column 'login': 2 columns are headed 'login'"
     edit_json(path, lambda records: [{**r, "Login": "someone-else"} for r in records])
-    assert "column 'login': 2 columns are headed 'login'" in problems_of(sample_copy, "accounts/github_org_members.json")
+    assert ambiguous in problems_of(sample_copy, "accounts/github_org_members.json")
     path.write_text('[{"login": "a", "login": "b", "role": "member", "two_factor_authentication": true}]')
-    assert "column 'login': 2 columns are headed 'login'" in problems_of(sample_copy, "accounts/github_org_members.json")
+    assert ambiguous in problems_of(sample_copy, "accounts/github_org_members.json")
 
 
 def test_json_missing_keys_are_blank_never_nan(sample_copy):
@@ -498,6 +498,4 @@ def test_an_unknown_time_zone_in_a_mapping_is_a_mapping_error(sample_copy):
     redeclare(sample_copy, "changes/infra_deploy_log.csv", format="d.yaml")
     evidence = load_folder(sample_copy)
     outcome = next(o for o in evidence.outcomes if o.declared.path == "changes/infra_deploy_log.csv")
-    assert "unknown time zone 'Mars/Olympus'" in str(outcome.problems[0])
-    assert MappingError  # the class the loader raised, kept on the outcome as problems
-    assert json  # (imported for edit_json's records)
+    assert "d.yaml: column 'deployed_at': unknown time zone 'Mars/Olympus'" in str(outcome.problems[0])
