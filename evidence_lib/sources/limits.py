@@ -84,11 +84,14 @@ def check_cells(shown: str, rows: int, columns: int, what: str = "the table") ->
 
 # --- XLSX ------------------------------------------------------------------------------------
 
-_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]{1,4})?(\d{1,9})?(?::([A-Z]{1,4})(\d{1,9}))?\"")
-_CELL_REF = re.compile(rb"\sr=\"([A-Z]{1,4})(\d{1,9})\"")
-_ROW_REF = re.compile(rb"\sr=\"(\d{1,9})\"")
-_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s>/]")
-_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
+# Patterns that begin with a literal, so that re skips through megabytes of XML in C. Attributes
+# follow one space in every writer we know; other white space before `r=` takes the slower pattern.
+_DIMENSION = re.compile(rb"dimension\s+ref=\"([A-Z]{0,4})(\d{0,9})(?::([A-Z]{1,4})(\d{1,9}))?\"")
+_REF = re.compile(rb" r=\"([A-Z]{0,4})(\d{1,9})\"")
+_ODD_SPACE_REF = re.compile(rb"[\t\r\n]r=\"")
+_ANY_SPACE_REF = re.compile(rb"[\t\r\n]r=\"([A-Z]{0,4})(\d{1,9})\"")
+_CELL_TAGS = (re.compile(rb"<c[ >/\t\r\n]"), re.compile(rb":c[ >/\t\r\n]"))
+_ROW_TAGS = (re.compile(rb"<row[ >/\t\r\n]"), re.compile(rb":row[ >/\t\r\n]"))
 _SHEET = re.compile(rb"<(?:\w+:)?sheet\s[^>]*>")
 _ATTRIBUTE = re.compile(rb"([\w:]+)=\"([^\"]*)\"")
 
@@ -123,7 +126,7 @@ def check_xlsx(data: bytes, shown: str) -> None:
 def _inflate(book: zipfile.ZipFile, member: zipfile.ZipInfo, shown: str, budget: list[int], scan: bool):
     """Inflate one member in chunks against the byte budget; for a sheet, its extent (rows, columns)."""
     extent = _Extent()
-    tail = b""
+    carry = b""
     try:
         with book.open(member) as stream:
             while chunk := stream.read(_CHUNK):
@@ -133,9 +136,12 @@ def _inflate(book: zipfile.ZipFile, member: zipfile.ZipInfo, shown: str, budget:
                                                     f"{MAX_XLSX_INFLATED_BYTES:,} bytes (a zip bomb, or far too "
                                                     "large an export)", "split the export or save it as CSV")])
                 if scan:
-                    window = tail + chunk
-                    extent.scan(window, overlap=len(tail))
-                    tail = window[-256:]
+                    # Scan up to the last '>' so that no tag is cut in two between chunks.
+                    window = carry + chunk
+                    end = window.rfind(b">") + 1 if len(window) < 4 * _CHUNK else len(window)
+                    extent.scan(window[:end])
+                    carry = window[end:]
+            extent.scan(carry)
     except LoadError:
         raise
     except (zipfile.BadZipFile, NotImplementedError, ValueError, OSError, EOFError, RuntimeError) as exc:
@@ -151,20 +157,19 @@ class _Extent:
         self.row = self.column = 0
         self.cells = self.cells_with_ref = self.row_tags = 0
 
-    def scan(self, window: bytes, overlap: int) -> None:
-        for match in _DIMENSION.finditer(window):
+    def scan(self, xml: bytes) -> None:
+        for match in _DIMENSION.finditer(xml):
             for letters, digits in ((match[1], match[2]), (match[3], match[4])):
                 self._see(letters, digits)
-        refs = _CELL_REF.findall(window)
+        refs = _REF.findall(xml)
+        if _ODD_SPACE_REF.search(xml):
+            refs += _ANY_SPACE_REF.findall(xml)
         for letters in {letters for letters, _ in refs}:
             self._see(letters, None)
-        rows = [int(r) for _, r in refs] + [int(r) for r in _ROW_REF.findall(window)]
-        self.row = max([self.row, *rows])
-        # Tokens in the overlap were counted with the previous chunk.
-        fresh = window[overlap:]
-        self.cells += len(_CELL_TAG.findall(fresh))
-        self.cells_with_ref += sum(1 for m in _CELL_REF.finditer(window) if m.start() >= overlap)
-        self.row_tags += len(_ROW_TAG.findall(fresh))
+        self.row = max([self.row, *map(int, {digits for _, digits in refs})])
+        self.cells += sum(len(tag.findall(xml)) for tag in _CELL_TAGS)
+        self.cells_with_ref += sum(1 for letters, _ in refs if letters)
+        self.row_tags += sum(len(tag.findall(xml)) for tag in _ROW_TAGS)
 
     def _see(self, letters: bytes | None, digits: bytes | None) -> None:
         if letters:
