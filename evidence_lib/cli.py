@@ -89,7 +89,8 @@ def main() -> None:
       1    exceptions found (or files differ from the manifest)
       2    error: bad arguments, evidence or parameters, a failed notebook, a failed write
       3    internal error: a bug; the traceback is written to a file named in the message
-      130  interrupted (Ctrl-C); 143 terminated (SIGTERM): workers stopped, nothing published
+      130  interrupted (Ctrl-C): workers and kernels stopped, nothing published
+      143  terminated (SIGTERM): likewise
     """
 
 
