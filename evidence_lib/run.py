@@ -318,8 +318,8 @@ def _watch_run(run_pid: int) -> None:
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
     """Cancel what has not started, kill every worker and its kernel, and reap them."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
     pool.shutdown(wait=False, cancel_futures=True)
-    processes = list((getattr(pool, "_processes", None) or {}).values())
     for process in processes:
         _kill_tree(process.pid, include_root=True)
     for process in processes:
