@@ -162,8 +162,11 @@ def _check_controls(evidence, period, as_of, overrides, json_path) -> int:
     click.echo(f"\n{len(summary)} rules: {counts.get('pass', 0)} pass, {counts.get(EXCEPTIONS, 0)} with "
                f"{int(summary['exceptions'].sum())} exception(s), {counts.get(ERROR, 0)} error(s).")
     if json_path:
-        write_json_atomically(json_path, {"inventory": [o.loaded.provenance.as_dict() for o in evidence.outcomes
-                                                        if o.loaded], **validation.as_dict()})
+        try:
+            write_json_atomically(json_path, {"inventory": [o.loaded.provenance.as_dict() for o in evidence.outcomes
+                                                            if o.loaded], **validation.as_dict()})
+        except OSError as exc:
+            raise EvidenceError(f"{json_path}: cannot write the results ({exc.strerror or exc})") from None
         click.echo(f"results written to {json_path}")
     return {ERROR: EXIT_ERROR, EXCEPTIONS: EXIT_EXCEPTIONS}.get(validation.status, EXIT_OK)
 

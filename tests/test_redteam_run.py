@@ -307,11 +307,17 @@ def test_the_manifest_lists_every_file_read_with_custom_mappings_and_verify_sees
     declaration = sample_copy / "evidence.yaml"
     declaration.write_text(declaration.read_text().replace("format: okta_users_csv", "format: mappings/okta.yaml"))
     (sample_copy / "notes.txt").write_text("present, not declared")
+    key = tmp_path / "mask.key"
+    key.write_text("user-key-" * 8)
     out = tmp_path / "out"
-    finished = run_cli("run", "--period", PERIOD, "--evidence-dir", sample_copy, "--out", out, "--only", "CC1.4")
+    finished = run_cli("run", "--period", PERIOD, "--evidence-dir", sample_copy, "--out", out, "--only", "CC1.4",
+                       "--mask-pii", "--mask-key", key)
     assert finished.exit_code == 0, finished.output
     run_dir = only_run(out)
-    inputs = json.loads((run_dir / MANIFEST).read_text())["inputs"]
+    manifest = json.loads((run_dir / MANIFEST).read_text())
+    assert manifest["options"]["mask_key"] == "user-supplied" and key.read_text() == "user-key-" * 8
+    assert b"user-key-" not in b"".join(p.read_bytes() for p in run_dir.rglob("*") if p.is_file())
+    inputs = manifest["inputs"]
     declared = [f["path"] for f in yaml.safe_load(declaration.read_text())["files"]]
     assert set(inputs["read"]) == {"evidence.yaml", "mappings/okta.yaml", *declared}
     assert inputs["evidence"]["notes.txt"] and "notes.txt" not in inputs["read"]
@@ -401,3 +407,22 @@ def test_per_run_key_folder_mode_is_private():
         assert kind == "per-run"
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert not Path(path).exists()
+
+
+def test_check_json_to_an_unwritable_path_is_exit_2_naming_it(run_cli, tmp_path, monkeypatch):
+    class Judged:  # the rules are not what this test is about: a stand-in validation, instantly
+        status, as_of = "pass", __import__("pandas").Timestamp("2026-10-01", tz="UTC")
+
+        def summary(self):
+            import pandas as pd
+
+            return pd.DataFrame({"status": ["pass"], "exceptions": [0]})
+
+        def as_dict(self):
+            return {}
+
+    monkeypatch.setattr(sys.modules["evidence_lib.validate"], "validate", lambda *a, **k: Judged())
+    target = tmp_path / "results.json"
+    target.mkdir()  # a folder where the file should go
+    finished = run_cli("check", SAMPLE, "--period", PERIOD, "--json", target)
+    assert finished.exit_code == 2 and f"error: {target}: cannot write the results" in finished.stderr
