@@ -88,8 +88,8 @@ def resolve_owners(accounts: pd.DataFrame, roster: pd.DataFrame, aliases: pd.Dat
     own = company_domains(roster, domains)
     emails = canonical_email(roster["email"], own)
     by_email, ambiguous_email = _unique_lookup(emails, roster["employee_id"])
-    by_local, ambiguous_local = _unique_lookup(_local_part(emails[_domain(emails).isin(own)]),
-                                               roster["employee_id"])
+    inside = _domain(emails).isin(own)
+    by_local, ambiguous_local = _unique_lookup(_local_part(emails[inside]), roster["employee_id"][inside])
     found = _Resolution(accounts.index)
 
     if aliases is not None and len(aliases):

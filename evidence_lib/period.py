@@ -35,7 +35,10 @@ def parse_period(text: str, start: str | None = None, end: str | None = None) ->
     if match := re.fullmatch(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})", text):
         start, end, text = match[1], match[2], ""
     if start and end:
-        first, last = date.fromisoformat(start), date.fromisoformat(end)
+        try:
+            first, last = date.fromisoformat(start), date.fromisoformat(end)
+        except ValueError as exc:
+            raise EvidenceError(f"period {text or start + '..' + end!r}: {exc}; write dates as YYYY-MM-DD") from None
         if first > last:
             raise EvidenceError(f"period {text!r}: start {start} is after end {end}")
         return Period(text or f"{first}..{last}", first, last)

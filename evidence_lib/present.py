@@ -194,6 +194,7 @@ class ControlArea:
         files = inventory_table(self.evidence)
         document["inventory"] = files.astype(object).where(files.notna(), None).to_dict(orient="records")
         document["pii_masked"] = bool(self.mask)
+        document["files_read"] = self.evidence.files_read()  # the run compares them with its own hashes
         return document
 
     def exception_rows(self) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from evidence_lib import integrity
 from evidence_lib import views as build
 from evidence_lib.controls import Catalog, Rule, load_catalog
 from evidence_lib.errors import EvidenceError
+from evidence_lib.parameters import resolve_parameters
 from evidence_lib.period import Period
 from evidence_lib.sources.folder import EvidenceSet
 from evidence_lib.sources.schemas import SCHEMAS
@@ -167,10 +168,7 @@ def validate(evidence: EvidenceSet, period: Period, *, as_of: pd.Timestamp | Non
     checks = integrity.load_integrity(catalog.folder)
     chosen = [c for c in catalog.controls if controls is None or c.control_id in controls]
     as_of = as_of if as_of is not None else default_as_of(evidence, period)
-    params = {**catalog.defaults, **(parameters or {})}
-    unknown = set(parameters or {}) - set(catalog.defaults)
-    if unknown:
-        raise ValueError(f"unknown parameter(s) {sorted(unknown)}; known: {sorted(catalog.defaults)}")
+    params = resolve_parameters(parameters, catalog=catalog)
 
     rules = [rule for control in chosen for rule in control.rules]
     scope = _scope_decisions(evidence, catalog)

@@ -78,7 +78,9 @@ def account_view(
     frame["local_name"] = frame["account_id"].str.casefold().str.replace(r"@.*$", "", regex=True)
     frame["used_in_period"] = _flag((frame["last_login_at"] >= start) & (frame["last_login_at"] < end))
 
-    frame["created_known"] = frame["created_at"].notna()
+    # Creation is judged in every system whose export records it: an account there without a
+    # creation time cannot show it was created after its owner's hire, so it stays in the population.
+    frame["creation_recorded"] = frame.groupby("system")["created_at"].transform(lambda s: s.notna().any()).astype(bool)
     frame["created_days_before_hire"] = _days(frame["hire_date"], _utc_day(frame["created_at"]))
     frame["deprovision_lag_days"] = _days(_utc_day(frame["disabled_at"]), frame["termination_date"])
 
@@ -119,8 +121,8 @@ def deployment_view(deployments: pd.DataFrame, tickets: pd.DataFrame, *, period:
     known = set(tickets["ticket_id"].str.upper())
     keys = frame["ticket_ref"].fillna("").str.findall(TICKET_KEY)
     linked = [list(dict.fromkeys(k.upper() for k in found if k.upper() in known)) for found in keys]
-    frame["ticket_ids"] = [" ".join(found) for found in linked]
-    frame["ticket_id"] = [found[0] if found else "" for found in linked]
+    frame["ticket_ids"] = pd.Series([" ".join(found) for found in linked], index=frame.index, dtype="str")
+    frame["ticket_id"] = pd.Series([found[0] if found else "" for found in linked], index=frame.index, dtype="str")
     frame["ticket_found"] = frame["ticket_id"] != ""
     return frame.reset_index(drop=True)
 

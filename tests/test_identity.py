@@ -53,3 +53,18 @@ def test_sample_resolution_leaves_only_service_builtin_and_planted_orphans():
     orphans = set(map(tuple, expected.loc[expected["rule"] == "no_orphan_accounts", ["system", "record_key"]].values))
     builtin = {("aws-prod", "<root_account>"), ("aws-dev", "<root_account>")}
     assert unresolved == registry | orphans | builtin
+
+
+def test_a_local_part_in_another_domain_is_not_the_employee():
+    result = resolve_owners(accounts(("okta", "ana.diaz@evil.example", "ana.diaz@evil.example",
+                                      "ana.diaz@evil.example"),
+                                     ("app", "ana.diaz", "ana.diaz", "ana.diaz@evil.example")), ROSTER,
+                            domains=("x.io",))
+    assert result["resolved_by"].tolist() == ["unresolved", "unresolved"]
+
+
+def test_company_domains_default_to_the_rosters_and_plus_addresses_reach_the_mailbox():
+    result = resolve_owners(accounts(("okta", "ana.diaz+ops@x.io", None, None),
+                                     ("okta", "bo.li+x@elsewhere.io", None, None)), ROSTER)
+    assert result["owner_employee_id"].tolist()[0] == "E1"
+    assert result["resolved_by"].tolist()[1] == "unresolved"  # a plus-address outside the company is not

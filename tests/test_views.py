@@ -69,15 +69,15 @@ def test_account_created_before_hire_counts_days_before():
     assert v.loc["a1", "created_days_before_hire"] == 5 and v.loc["a2", "created_days_before_hire"] == 0
 
 
-def test_dormancy_counts_from_last_login_or_creation_and_only_where_logins_are_tracked():
+def test_dormancy_counts_from_last_login_or_creation_and_has_nothing_to_count_without_either():
     v = view(accounts({"account_id": "used", "last_login_at": utc("2026-07-03 10:00")},
                       {"account_id": "never", "created_at": utc("2026-03-15 06:00")},
                       {"account_id": "gh", "system": "github"}))
     assert v.loc["used", "days_since_login"] == 89 and v.loc["never", "days_since_login"] == 200
-    assert bool(v.loc["used", "login_tracked"]) and not bool(v.loc["gh", "login_tracked"])
+    assert pd.isna(v.loc["gh", "days_since_login"])  # not exempt: the rule's not-null check fails it
 
 
-def test_review_scope_stops_at_sign_off_and_unreviewed_systems_are_out_of_scope():
+def test_review_scope_stops_at_sign_off_and_unreviewed_systems_are_in_scope():
     reviews = frame("access_reviews", [
         {"system": "okta", "period": "2026-Q3", "account_id": "old", "reviewer": "r@x.io", "decision": "revoke",
          "signed_off_at": utc("2026-09-26 17:00")},
@@ -90,7 +90,9 @@ def test_review_scope_stops_at_sign_off_and_unreviewed_systems_are_out_of_scope(
                       {"account_id": "db", "system": "billing-db", "created_at": utc("2025-01-01")}), reviews)
     assert v.loc["old", "review_decision"] == "revoke" and bool(v.loc["old", "in_review_scope"])
     assert v.loc["older", "review_decision"] == "missing"  # last quarter's review does not count
-    assert not bool(v.loc["new", "in_review_scope"]) and not bool(v.loc["db", "in_review_scope"])
+    assert not bool(v.loc["new", "in_review_scope"])  # created after the sign-off
+    # a system the review left out is not exempt: its accounts are unreviewed
+    assert bool(v.loc["db", "in_review_scope"]) and v.loc["db", "review_decision"] == "missing"
 
 
 def test_root_use_in_period():
@@ -101,7 +103,7 @@ def test_root_use_in_period():
 
 TICKETS = frame("change_tickets", [
     {"ticket_id": "ENG-7", "change_type": "normal", "author": "a@x.io", "implementer": "b@x.io",
-     "approver": "A@X.IO".lower(), "approved_at": utc("2026-07-02 10:00"), "created_at": utc("2026-07-01"),
+     "approver": " A@X.IO ", "approved_at": utc("2026-07-02 10:00"), "created_at": utc("2026-07-01"),
      "testing_evidence": "  "},
     {"ticket_id": "CHG0030001", "change_type": "emergency", "author": "a@x.io", "implementer": "b@x.io",
      "approver": "c@x.io", "approved_at": utc("2026-07-05 10:00"), "created_at": utc("2026-07-01"),
@@ -122,11 +124,44 @@ def test_deployments_find_existing_ticket_keys_in_any_case_and_stay_in_period():
     assert not bool(v.loc["d3", "ticket_found"])  # keys that exist nowhere do not count
 
 
+def test_a_deployment_naming_two_tickets_links_both():
+    deploys = DEPLOYS.assign(ticket_ref=DEPLOYS["ticket_ref"].where(DEPLOYS["deploy_id"] != "d1",
+                                                                    "Follow-up to eng-7; CHG0030001 too"))
+    v = deployment_view(deploys, TICKETS, period=Q3).set_index("deploy_id")
+    assert v.loc["d1", "ticket_ids"] == "ENG-7 CHG0030001"
+    changes = change_view(deploys, TICKETS, period=Q3).set_index("ticket_id")
+    assert changes.loc["CHG0030001", "deployments"] == 2
+    assert changes.loc["CHG0030001", "first_deployed_at"] == utc("2026-07-02 09:00")
+
+
+PEOPLE = frame("hr_roster", [
+    {"employee_id": f"E{i}", "name": name, "email": email, "worker_type": "employee", "status": "active",
+     "hire_date": pd.Timestamp("2020-01-01")}
+    for i, (name, email) in enumerate([("Ana Ruiz", "a@x.io"), ("Bo Li", "b@x.io"), ("Cy Oh", "c@x.io")])
+])
+
+
+def _approved_by(approver):
+    tickets = TICKETS.assign(approver=[approver, "c@x.io"])
+    return change_view(DEPLOYS, tickets, period=Q3, roster=PEOPLE).set_index("ticket_id")
+
+
+def test_approver_independence_is_judged_on_people_however_they_are_written():
+    assert bool(_approved_by("c@x.io").loc["ENG-7", "approver_independent"])
+    for same_as_author in ("ana ruiz", "a+approvals@x.io", " A@X.IO", "Ana  Ruiz"):
+        assert not bool(_approved_by(same_as_author).loc["ENG-7", "approver_independent"]), same_as_author
+    for nobody in ("n/a", "zed@x.io", "zed@elsewhere.example"):
+        assert not bool(_approved_by(nobody).loc["ENG-7", "approver_independent"]), nobody
+    assert not bool(change_view(DEPLOYS, TICKETS, period=Q3).set_index("ticket_id")
+                    .loc["CHG0030001", "approver_independent"])  # without a roster nobody can be shown independent
+
+
 def test_change_view_times_approval_against_first_deployment():
-    v = change_view(DEPLOYS, TICKETS, period=Q3).set_index("ticket_id")
+    v = change_view(DEPLOYS, TICKETS, period=Q3, roster=PEOPLE).set_index("ticket_id")
     assert v.loc["ENG-7", "approval_after_deploy_days"] == 1 / 24  # approved an hour after deploying
     assert v.loc["CHG0030001", "approval_after_deploy_days"] == 2.0
-    assert not bool(v.loc["ENG-7", "approver_independent"])  # approver is the author
+    assert not bool(v.loc["ENG-7", "approver_independent"])  # approver is the author, in capitals
+    assert bool(v.loc["CHG0030001", "approver_independent"])
     assert pd.isna(v.loc["ENG-7", "testing_evidence"]) and v.loc["CHG0030001", "testing_evidence"] == "tested"
 
 
@@ -138,7 +173,9 @@ def test_new_hire_training_counts_elapsed_days_until_trained():
          "hire_date": pd.Timestamp("2026-09-29")},
     ])
     training = frame("training", [{"employee_id": "N1", "course": " security awareness TRAINING ",
-                                   "completed_at": utc("2026-07-31 16:00")}])
+                                   "completed_at": utc("2026-07-31 16:00"), "status": "completed"},
+                                  {"employee_id": "N1", "course": "Security Awareness Training",
+                                   "completed_at": utc("2026-07-20 16:00"), "status": "failed"}])
     checks = frame("background_checks", [{"employee_id": "N1", "status": "clear",
                                           "completed_at": pd.Timestamp("2026-07-01")}])
     v = new_hire_view(hires, checks, training, period=Q3, as_of=AS_OF,
@@ -149,7 +186,9 @@ def test_new_hire_training_counts_elapsed_days_until_trained():
 
 def test_staff_view_keeps_active_people_hired_before_the_period():
     training = frame("training", [{"employee_id": "E3", "course": "Security Awareness Training",
-                                   "completed_at": utc("2025-10-02 09:00")}])
+                                   "completed_at": utc("2025-10-02 09:00"), "status": "completed"},
+                                  {"employee_id": "E3", "course": "Security Awareness Training",
+                                   "completed_at": utc("2026-09-02 09:00"), "status": "in_progress"}])
     v = staff_view(ROSTER, training, period=Q3, as_of=AS_OF, training_course="Security Awareness Training")
     assert list(v["employee_id"]) == []  # E1 hired in the period, E2 terminated, E3 on leave
     roster = ROSTER.assign(status=["active", "active", "active"])

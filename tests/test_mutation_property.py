@@ -1,0 +1,162 @@
+"""No silent pass, as a property: perturb any mapped field of a row that causes a planted exception.
+
+For every planted exception in the sample's expected_exceptions.csv (the generator's ground
+truth), the rows of the exports it rests on are found; hypothesis picks one, one vendor column
+the mapping reads from it, and one perturbation (blank, garbage, far future, far past, case and
+white space, a placeholder). After the change, one of these must hold: the planted exception is
+still reported, or the rule is an error (evidence failed to load, failed integrity, or lost
+rows), or an integrity rule names that very row.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from functools import cache
+
+import openpyxl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from evidence_lib.sources.folder import load_folder
+from evidence_lib.sources.mapping import load_mapping, resolve_mapping
+from evidence_lib.validate import ERROR
+from tests.conftest import SAMPLE
+from tests.corpus import check, expected_exceptions, read_csv, write_csv
+
+PERTURBATIONS = {
+    "blank": lambda v: "",
+    "garbage": lambda v: "§garbage§",
+    "far future": lambda v: "2099-12-31T00:00:00+00:00",
+    "far past": lambda v: "1900-01-01",
+    "case and space": lambda v: f"  {v.swapcase()}  ",
+    "placeholder": lambda v: "n/a",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    control: str
+    rule: str
+    system: str
+    key: str
+    path: str  # declared path of the export
+    row: int  # the source row the loader reports (CSV/XLSX line, JSON record)
+    column: str  # the vendor's column name
+
+
+def _matches(values, key: str):
+    return values.astype("str").str.strip().str.casefold() == key.strip().casefold()
+
+
+@cache
+def targets() -> tuple[Target, ...]:
+    """Every (planted exception, export row it rests on, vendor column read from that row)."""
+    evidence = load_folder(SAMPLE)
+    found = []
+    for _, planted in expected_exceptions(SAMPLE).iterrows():
+        for outcome in evidence.outcomes:
+            declared, loaded = outcome.declared, outcome.loaded
+            frame = loaded.frame
+            if planted.system:
+                if declared.evidence_type not in ("accounts", "access_reviews") or \
+                        (declared.system or "").casefold() != planted.system:
+                    continue
+                hit = _matches(frame["account_id"], planted.record_key)
+                if declared.evidence_type == "access_reviews":
+                    hit &= frame["system"].astype("str") == planted.system
+            elif "employee_id" in frame:
+                hit = _matches(frame["employee_id"], planted.record_key)
+            elif "ticket_id" in frame:
+                hit = _matches(frame["ticket_id"], planted.record_key)
+            elif "deploy_id" in frame:
+                hit = _matches(frame["deploy_id"], planted.record_key) | \
+                    frame["ticket_ref"].fillna("").str.upper().str.contains(planted.record_key.upper(), regex=False)
+            else:
+                continue
+            mapping = load_mapping(resolve_mapping(declared.format, SAMPLE, "evidence.yaml"))
+            columns = sorted({s for rule in mapping.rules for s in (*rule.sources, *rule.when)})
+            for row in frame.index[hit]:
+                found += [Target(planted.control, planted.rule, planted.system, planted.record_key, declared.path,
+                                 int(row), column) for column in columns]
+    return tuple(found)
+
+
+def _perturb(folder, target: Target, perturb) -> str:
+    """Change one cell of the export in place; returns the new value."""
+    path = folder / target.path
+    if path.suffix == ".csv":
+        header, rows, encoding = read_csv(path)
+        index = [h.strip().casefold() for h in header].index(target.column.strip().casefold())
+        cells = rows[target.row - 2]
+        cells[index] = new = perturb(cells[index])
+        write_csv(path, header, rows, encoding)
+    elif path.suffix == ".json":
+        records = json.loads(path.read_text(encoding="utf-8"))
+        record = records[target.row - 1]
+        *parents, leaf = target.column.split(".")
+        for part in parents:
+            if not isinstance(record.get(part), dict):
+                record[part] = {}
+            record = record[part]
+        record[leaf] = new = perturb("" if record.get(leaf) is None else str(record.get(leaf)))
+        path.write_text(json.dumps(records), encoding="utf-8")
+    else:
+        book = openpyxl.load_workbook(path)
+        sheet = book["Workers"]
+        header = [str(c.value or "").strip().casefold() for c in sheet[2]]
+        cell = sheet.cell(row=target.row, column=header.index(target.column.strip().casefold()) + 1)
+        cell.value = new = perturb("" if cell.value is None else str(cell.value))
+        book.save(path)
+    return new
+
+
+def _names_row(validation, target: Target) -> bool:
+    if validation.integrity is None:
+        return False
+    for result in validation.integrity.rules:
+        rows = result.exceptions
+        if {"file", "row"} <= set(rows.columns):
+            if ((rows["file"] == target.path) & (rows["row"] == target.row)).any():
+                return True
+        elif "system" in rows.columns and target.system and (rows["system"] == target.system).any():
+            return True
+    return False
+
+
+def _surfaced_elsewhere(validation, target: Target) -> bool:
+    """A record renamed out of one rule's population shows up in another rule of the control: a
+    ticket whose key changed leaves its deployments without a ticket, and those are reported."""
+    planted = expected_exceptions(SAMPLE)
+    before = set(map(tuple, planted.loc[planted["control"] == target.control, ["rule", "record_key"]].values))
+    keys = validation.exception_keys()
+    after = set(map(tuple, keys.loc[keys["control"] == target.control, ["rule", "record_key"]].values))
+    return bool(after - before)
+
+
+def test_every_planted_exception_has_rows_to_perturb():
+    planted = {(r.rule, r.system, r.record_key) for _, r in expected_exceptions(SAMPLE).iterrows()}
+    covered = {(t.rule, t.system, t.key) for t in targets()}
+    assert planted == covered
+
+
+@settings(max_examples=30, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(target=st.sampled_from(targets()), how=st.sampled_from(sorted(PERTURBATIONS)))
+def test_a_perturbed_field_never_makes_a_planted_exception_pass_silently(tmp_path_factory, target, how):
+    folder = tmp_path_factory.mktemp("mutant") / "evidence"
+    shutil.copytree(SAMPLE, folder)
+    new_value = _perturb(folder, target, PERTURBATIONS[how])
+    _, validation = check(folder, controls=(target.control,))
+    result = next(r for r in validation.rules if r.rule.rule_id == target.rule)
+    keys = validation.exception_keys()
+    keys = keys[keys["rule"] == target.rule]
+    # Perturbing the key itself (an account id, an employee id) renames the record: it must then
+    # be reported under its new name.
+    names = {target.key.strip().casefold(), new_value.strip().casefold()}
+    still_reported = any(k.strip().casefold() in names for k in keys["record_key"])
+    assert still_reported or result.status == ERROR or _names_row(validation, target) or \
+        _surfaced_elsewhere(validation, target), \
+        f"{how} of {target.path}:row {target.row}:{target.column} made {target.rule} {result.status} " \
+        f"without {target.key}"
