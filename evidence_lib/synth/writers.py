@@ -58,27 +58,20 @@ def _write_csv(path: Path, header: list[str], rows, *, encoding="utf-8", bom=Fal
 
 # What the sample company decided its evidence cannot show, each with a reason and an owner:
 # shown as such in every output, never silently.
+def _decided(system: str, reason: str, *rules: str) -> list[dict]:
+    return [{"rule": rule, "system": system, "reason": reason, "decided_by": f"ciso@{DOMAIN}",
+             "decided_on": "2026-07-01"} for rule in rules]
+
+
 SCOPE_DECISIONS = [
-    {"rule": "account_in_access_review", "system": "aws-dev",
-     "reason": "development account without customer data; outside the system description",
-     "decided_by": "ciso@northwind.example", "decided_on": "2026-07-01"},
-    {"rule": "admin_roles_approved", "system": "aws-dev",
-     "reason": "development account without customer data; outside the system description",
-     "decided_by": "ciso@northwind.example", "decided_on": "2026-07-01"},
-    {"rule": "account_in_access_review", "system": "billing-db",
-     "reason": "reviewed in the Finance quarterly access certification, tested separately",
-     "decided_by": "ciso@northwind.example", "decided_on": "2026-07-01"},
-    {"rule": "admin_roles_approved", "system": "billing-db",
-     "reason": "reviewed in the Finance quarterly access certification, tested separately",
-     "decided_by": "ciso@northwind.example", "decided_on": "2026-07-01"},
-    {"rule": "no_account_before_hire", "system": "github",
-     "reason": "GitHub's organization member list carries no creation times; accounts are created through "
-               "Okta provisioning, whose creation times are tested",
-     "decided_by": "ciso@northwind.example", "decided_on": "2026-07-01"},
-    {"rule": "no_dormant_accounts", "system": "github",
-     "reason": "GitHub's organization member list carries no login times; dormancy is judged on Okta, "
-               "through which every GitHub sign-in passes (SAML SSO)",
-     "decided_by": "ciso@northwind.example", "decided_on": "2026-07-01"},
+    *_decided("aws-dev", "development account without customer data; outside the system description",
+              "account_in_access_review", "admin_roles_approved"),
+    *_decided("billing-db", "reviewed in the Finance quarterly access certification, tested separately",
+              "account_in_access_review", "admin_roles_approved"),
+    *_decided("github", "GitHub's organization member list carries no creation times; accounts are created "
+                        "through Okta provisioning, whose creation times are tested", "no_account_before_hire"),
+    *_decided("github", "GitHub's organization member list carries no login times; dormancy is judged on Okta, "
+                        "through which every GitHub sign-in passes (SAML SSO)", "no_dormant_accounts"),
 ]
 
 
