@@ -9,6 +9,7 @@ tests start the real `evidence run` on the sample, and kill it before it finishe
 import errno
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -426,3 +427,34 @@ def test_check_json_to_an_unwritable_path_is_exit_2_naming_it(run_cli, tmp_path,
     target.mkdir()  # a folder where the file should go
     finished = run_cli("check", SAMPLE, "--period", PERIOD, "--json", target)
     assert finished.exit_code == 2 and f"error: {target}: cannot write the results" in finished.stderr
+
+
+@pytest.mark.parametrize("escape", ["dotdot path", "symlinked file", "outside mapping", "symlinked folder"])
+def test_evidence_reaching_outside_its_folder_is_exit_2_and_no_package(run_cli, sample_copy, tmp_path, escape):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    roster = sample_copy / "accounts" / "okta_users.csv"
+    (outside / "okta_users.csv").write_bytes(roster.read_bytes())
+    spec = yaml.safe_load((sample_copy / "evidence.yaml").read_text())
+    okta = next(f for f in spec["files"] if f["path"] == "accounts/okta_users.csv")
+    if escape == "dotdot path":
+        roster.unlink()
+        okta["path"] = "../outside/okta_users.csv"
+    elif escape == "symlinked file":
+        roster.unlink()
+        roster.symlink_to(outside / "okta_users.csv")
+    elif escape == "outside mapping":
+        from evidence_lib.sources.mapping import builtin_mappings
+
+        (outside / "okta.yaml").write_text(builtin_mappings()["okta_users_csv"].read_text()
+                                           .replace("mfa_enabled: {from: MFA Enrolled}", "mfa_enabled: {constant: true}"))
+        okta["format"] = "../outside/okta.yaml"
+    else:
+        shutil.move(str(sample_copy / "accounts"), str(outside / "accounts"))
+        (sample_copy / "accounts").symlink_to(outside / "accounts", target_is_directory=True)
+    (sample_copy / "evidence.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    out = tmp_path / "packages"
+    result = run_cli("run", "--period", "2026-Q3", "--evidence-dir", sample_copy, "--out", out)
+    assert result.exit_code == 2, result.output
+    assert "outside the evidence folder" in result.output and "okta" in result.output, result.output
+    assert not out.exists() or not any(p.name[0].isdigit() for p in out.rglob("*") if p.is_dir())
