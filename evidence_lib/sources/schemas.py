@@ -31,6 +31,9 @@ class Schema:
     # Columns the evidence declaration supplies rather than the file (an accounts export
     # rarely says which system it came from).
     declared: tuple[str, ...] = field(default=())
+    # Evidence that may rightly have no rows (no service accounts, no aliases): a header-only
+    # export is valid, 0 rows, shown. Population-defining evidence is never empty.
+    may_be_empty: bool = False
 
     def column(self, name: str) -> Column:
         for column in self.columns:
@@ -173,6 +176,7 @@ SERVICE_ACCOUNTS = Schema(
     "The registry of approved non-human accounts, each with an accountable owner.",
     key=("system", "account_id"),
     declared=("system",),
+    may_be_empty=True,
     columns=(
         _c("system", "string", True),
         _c("account_id", "string", True),
@@ -188,6 +192,7 @@ IDENTITY_ALIASES = Schema(
     "Explicit account-to-person links for accounts that carry no e-mail (GitHub logins).",
     key=("system", "account_id"),
     declared=("system",),
+    may_be_empty=True,
     columns=(
         _c("system", "string", True),
         _c("account_id", "string", True),
