@@ -80,11 +80,13 @@ def test_header_only(run_cli, sample_copy):
 
 
 def test_unknown_column_set_names_missing_and_closest(run_cli, sample_copy):
-    _rewrite(sample_copy / "accounts" / "okta_users.csv", lambda t: t.replace("Primary Email", "Primary E-mail", 1))
+    # A required column's source (an absent optional column loads: tests/test_mapping_variants.py).
+    _rewrite(sample_copy / "accounts" / "okta_users.csv", lambda t: t.replace("Okta Username", "Okta User-name", 1),
+             encoding="utf-8-sig")
     code, out = _check(run_cli, sample_copy)
     assert code == 2
-    assert ("okta_users.csv:row 1:column 'Primary Email': missing column 'Primary Email' (needed for 'email', "
-            "format okta_users_csv) — closest present: 'Primary E-mail'") in out
+    assert ("okta_users.csv:row 1:column 'Okta Username': missing column 'Okta Username' (needed for 'account_id', "
+            "format okta_users_csv) — closest present: 'Okta User-name'") in out
 
 
 def test_unparseable_date_names_row_and_column(run_cli, sample_copy):

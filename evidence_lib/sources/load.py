@@ -35,6 +35,10 @@ class Provenance:
     sheet: str | None = None
     # The mapping file relative to the evidence folder, or `builtin:<name>` for a shipped format.
     mapping_path: str | None = None
+    # Canonical column -> the export's column that fed it (`a+b` when combined, `constant`, `declared`).
+    columns_used: dict[str, str] = field(default_factory=dict)
+    # Mapped columns that are not required and that this export has no column for: left empty.
+    absent_columns: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -113,6 +117,8 @@ def load_data(
         exported_at=exported_at,
         sheet=raw.sheet,
         mapping_path=mapping_path or _mapping_label(mapping),
+        columns_used=typed.columns_used,
+        absent_columns=typed.absent,
     )
     return LoadedEvidence(frame=frame, provenance=provenance, rejected=rejected)
 

@@ -15,13 +15,17 @@ A mapping says where each canonical column comes from and how its values read:
       disabled_at: {from: Status Changed, when: {Status: [SUSPENDED, DEPROVISIONED]}}
 
 Adding a vendor export is writing one of these files; no code changes.
+
+Only the sources of a column the schema marks `required` must be in an export. A column that
+is not required and whose sources the export lacks loads empty and is recorded as absent, so
+that the rules using it can say so instead of passing on nothing.
 """
 
 from __future__ import annotations
 
 import difflib
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -156,8 +160,10 @@ def _parse_rule(target: str, rule: object, schema: Schema) -> FieldRule:
         raise ValueError(f"not a column of {schema.evidence_type}" + (f" (did you mean '{close[0]}'?)" if close else ""))
     if isinstance(rule, str):
         return FieldRule(target, "from", (rule,))
+    if isinstance(rule, list):  # the short form of candidates: `email: [Primary Email, Email]`
+        rule = {"from": rule}
     if not isinstance(rule, dict):
-        raise ValueError("give a source column name or an object with `from:`")
+        raise ValueError("give a source column name, a list of candidate names, or an object with `from:`")
     unknown = set(rule) - _RULE_KEYS
     if unknown:
         raise ValueError(f"unknown key(s) {sorted(unknown)}; known: {sorted(_RULE_KEYS)}")
@@ -166,7 +172,9 @@ def _parse_rule(target: str, rule: object, schema: Schema) -> FieldRule:
         raise ValueError(f"needs exactly one of {', '.join(COMBINERS)}")
     combine = combiners[0]
     sources = rule[combine] if combine != "constant" else []
-    sources = [sources] if isinstance(sources, str) else list(sources)
+    sources = [sources] if isinstance(sources, str) else list(sources or [])
+    if combine != "constant" and (not sources or not all(_is_name(s) for s in sources)):
+        raise ValueError(f"`{combine}:` needs a source column name or a list of them")
     formats = rule.get("formats", ["ISO8601"])
     tz = str(rule.get("tz", "UTC"))
     try:
@@ -191,6 +199,10 @@ def _parse_rule(target: str, rule: object, schema: Schema) -> FieldRule:
     )
 
 
+def _is_name(value: object) -> bool:
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool) and bool(str(value).strip())
+
+
 # --- applying a mapping -------------------------------------------------------------------
 
 
@@ -198,6 +210,8 @@ def _parse_rule(target: str, rule: object, schema: Schema) -> FieldRule:
 class Typed:
     frame: pd.DataFrame
     problems: list[Problem]  # cell-level: each names a row and a column
+    columns_used: dict[str, str] = field(default_factory=dict)  # canonical -> export column(s), or how else
+    absent: tuple[str, ...] = ()  # mapped, not required, and without a column in this export: left empty
 
 
 #: what a value means when it is one of these words: nothing (the default of evidence.yaml's `placeholders:`)
@@ -209,33 +223,36 @@ def apply_mapping(raw: RawTable, mapping: Mapping, path: str, declared: dict[str
     """The canonical frame of one raw table; `placeholders` are words that mean "no value" in any column."""
     schema = mapping.schema
     headers = _header_positions(raw.frame.columns)
-    _require_sources(raw, mapping, headers, path)
+    sources = resolve_sources(raw, mapping, headers, path)
     problems: list[Problem] = []
     out: dict[str, pd.Series] = {}
-    for rule in mapping.rules:
+    for rule in sources.rules:
         column = schema.column(rule.target)
         series, bad = _evaluate(rule, column, raw.frame, headers, mapping.sentinels, placeholders)
         out[rule.target] = series
         problems += _cell_problems(path, rule, column, raw.frame, headers, bad)
+    used = dict(sources.columns_used)
     for name in schema.declared:
         if name not in out:
             if name not in declared:
                 raise LoadError([located(path, f"the file does not say which {name} it is from",
                                          f"declare `{name}:` for this file in evidence.yaml")])
             out[name] = pd.Series(declared[name], index=raw.frame.index, dtype="str")
+            used[name] = "declared"
     frame = _normalise(pd.DataFrame(out, index=raw.frame.index))
     reported = {(p.row, p.column) for p in problems}  # an unreadable value is not also "missing"
     for column in schema.columns:
         if column.name not in frame:
             frame[column.name] = _empty(column, frame.index)
         elif column.required:
-            label = _source_label(mapping, column.name)
+            label = _source_label(sources.rules, column.name)
             for row in frame.index[frame[column.name].isna()]:
                 if (row, label) not in reported:
                     problems.append(located(path, f"no value for required '{column.name}'",
                                             "every row needs one: complete it in the source system and re-export",
                                             row=int(row), column=label))
-    return Typed(frame=frame[schema.names], problems=sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
+    return Typed(frame=frame[schema.names], problems=sorted(problems, key=lambda p: (p.row or 0, p.column or "")),
+                 columns_used=used, absent=sources.absent)
 
 
 def _header_positions(columns) -> dict[str, list[int]]:
@@ -269,34 +286,129 @@ def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _source_label(mapping: Mapping, target: str) -> str:
-    for rule in mapping.rules:
+def _source_label(rules: tuple[FieldRule, ...], target: str) -> str:
+    for rule in rules:
         if rule.target == target:
             return "+".join(rule.sources) if rule.sources else target
     return target
 
 
-def _require_sources(raw: RawTable, mapping: Mapping, headers: dict[str, list[int]], path: str) -> None:
-    needed = [(rule, source) for rule in mapping.rules for source in (*rule.sources, *rule.when)]
-    problems = _ambiguous_sources(raw, needed, headers, path)
-    missing = [(rule, source) for rule, source in needed
-               if not rule.optional and normalise_header(source) not in headers]
-    if not missing and not problems:
-        return
-    present = list(raw.frame.columns)
-    for rule, source in missing:
-        close = difflib.get_close_matches(source, present, n=2, cutoff=0.5)
-        hint = (f"closest present: {', '.join(quote(c) for c in close)}" if close
-                else f"columns present: {', '.join(quote(c) for c in present[:12])}")
-        problems.append(located(path, f"missing column '{source}' (needed for '{rule.target}', "
-                                      f"format {mapping.name})", hint, row=1, column=source))
+@dataclass(frozen=True)
+class Sources:
+    """A mapping's rules as this export can feed them."""
+
+    rules: tuple[FieldRule, ...]  # candidates narrowed to the one present; absent columns left out
+    columns_used: dict[str, str]  # canonical -> the export's column(s) that fed it, or `constant`
+    absent: tuple[str, ...]  # canonical columns without a source in this export, left empty
+
+
+@dataclass(frozen=True)
+class _Missing:
+    rule: FieldRule
+    sources: tuple[str, ...]  # every name that was looked for and not found
+    candidates: bool  # any one of `sources` would have done
+
+
+def resolve_sources(raw: RawTable, mapping: Mapping, headers: dict[str, list[int]], path: str) -> Sources:
+    """Which export column feeds each canonical column; a required one without any is a located error."""
+    schema = mapping.schema
+    rules, used, absent, missing = [], {}, [], []
+    for rule in mapping.rules:
+        narrowed, lacking = _narrow(rule, headers)
+        required = schema.column(rule.target).required
+        if lacking is not None and not required and _nothing_present(rule, headers):
+            absent.append(rule.target)  # the export may lack it; recorded so that rules using it are not silent
+        elif lacking is not None and not rule.optional:
+            missing.append(lacking)
+        else:  # every source present, or `optional: true` and the parts present are enough
+            rules.append(narrowed)
+            used[rule.target] = _used_label(narrowed, raw, headers)
+    problems = _ambiguous_sources(raw, _read_sources(rules), headers, path)
+    if missing or problems:
+        raise LoadError(_sheet_hint(raw, missing, path) + problems + [_missing_problem(m, raw, mapping, path)
+                                                                       for m in missing])
+    return Sources(rules=tuple(rules), columns_used=used, absent=tuple(absent))
+
+
+def _present(source: str, headers: dict[str, list[int]]) -> bool:
+    return normalise_header(source) in headers
+
+
+def _narrow(rule: FieldRule, headers) -> tuple[FieldRule, _Missing | None]:
+    """The rule reading only columns the export has, and what it lacks (None: nothing)."""
+    if rule.combine == "constant":
+        return rule, None
+    present = tuple(s for s in rule.sources if _present(s, headers))
+    when_lacking = _when_lacking(rule, headers)
+    if rule.combine == "from":  # candidates: the first present wins
+        narrowed = replace(rule, sources=present[:1] or rule.sources[:1])
+        lacking = () if present else rule.sources
+        candidates = len(rule.sources) > 1
+    else:  # the other combiners read all their sources
+        narrowed = replace(rule, sources=present or rule.sources)
+        lacking = tuple(s for s in rule.sources if s not in present)
+        candidates = False
+    if not lacking and not when_lacking:
+        return narrowed, None
+    if not lacking:
+        return narrowed, _Missing(rule, when_lacking, False)
+    return narrowed, _Missing(rule, lacking, candidates)
+
+
+def _when_lacking(rule: FieldRule, headers) -> tuple[str, ...]:
+    return tuple(s for s in rule.when if not _present(s, headers))
+
+
+def _nothing_present(rule: FieldRule, headers) -> bool:
+    """No value source present, or the columns that say which values count are missing."""
+    return not any(_present(s, headers) for s in rule.sources) or bool(_when_lacking(rule, headers))
+
+
+def _used_label(rule: FieldRule, raw: RawTable, headers) -> str:
+    """The export's own header(s) that feed a column: what an auditor looks for in the file."""
+    if rule.combine == "constant":
+        return "constant"
+    names = [str(raw.frame.columns[headers[normalise_header(s)][0]]) for s in rule.sources if _present(s, headers)]
+    return "+".join(names)
+
+
+def _read_sources(rules) -> list[tuple[FieldRule, str]]:
+    return [(rule, source) for rule in rules for source in (*rule.sources, *rule.when)]
+
+
+def _missing_problem(missing: _Missing, raw: RawTable, mapping: Mapping, path: str) -> Problem:
+    target = missing.rule.target
+    hint = _closest_hint(missing.sources, list(raw.frame.columns))
+    hint += f"; or name this export's column for this file in evidence.yaml: `columns: {{{target}: ...}}`"
+    if missing.candidates:
+        names = ", ".join(quote(s) for s in missing.sources)
+        return located(path, f"no column for '{target}' (format {mapping.name}): none of {names} is present",
+                       hint, row=raw.header_row, column=" | ".join(missing.sources))
+    message = "; ".join(f"missing column '{s}'" for s in missing.sources)
+    return located(path, f"{message} (needed for '{target}', format {mapping.name})", hint,
+                   row=raw.header_row, column="+".join(missing.sources))
+
+
+def _closest_hint(wanted: tuple[str, ...], present: list[str]) -> str:
+    close: dict[str, float] = {}  # present header -> its best likeness to any name looked for
+    for name in wanted:
+        for header in difflib.get_close_matches(name, present, n=2, cutoff=0.5):
+            close[header] = max(close.get(header, 0), difflib.SequenceMatcher(None, name, header).ratio())
+    if close:
+        best = sorted(close, key=close.get, reverse=True)[:2]
+        return f"closest present: {', '.join(quote(c) for c in best)}"
+    return f"columns present: {', '.join(quote(c) for c in present[:12])}"
+
+
+def _sheet_hint(raw: RawTable, missing: list[_Missing], path: str) -> list[Problem]:
+    """The columns a mapping looks for are on another sheet of the workbook: say which."""
+    wanted = {normalise_header(s) for m in missing for s in m.sources}
     elsewhere = [name for name, head in raw.other_sheet_headers.items()
-                 if missing and {normalise_header(s) for _, s in missing} <= {normalise_header(h) for h in head}]
-    if elsewhere:
-        problems.insert(0, located(path, f"sheet '{raw.sheet}' does not hold this export's columns; "
-                                         f"sheet '{elsewhere[0]}' does",
-                                   f"declare `sheet: {elsewhere[0]}` for this file in evidence.yaml"))
-    raise LoadError(problems)
+                 if wanted and wanted <= {normalise_header(h) for h in head}]
+    if not elsewhere:
+        return []
+    return [located(path, f"sheet '{raw.sheet}' does not hold this export's columns; sheet '{elsewhere[0]}' does",
+                    f"declare `sheet: {elsewhere[0]}` for this file in evidence.yaml")]
 
 
 def _ambiguous_sources(raw: RawTable, needed, headers: dict[str, list[int]], path: str) -> list[Problem]:
@@ -308,7 +420,7 @@ def _ambiguous_sources(raw: RawTable, needed, headers: dict[str, list[int]], pat
             names = ", ".join(f"{quote(raw.frame.columns[p])} (column {p + 1})" for p in positions)
             problems.append(located(path, f"{len(positions)} columns are headed '{source}': {names}",
                                     "rename or remove one, so that the mapping reads the right column",
-                                    row=1, column=source))
+                                    row=raw.header_row, column=source))
     return problems
 
 

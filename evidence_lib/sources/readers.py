@@ -30,6 +30,7 @@ class RawTable:
     frame: pd.DataFrame  # every cell a str ("" when empty); index = source row number
     blank_rows: int  # rows with no value at all, skipped and counted
     sheet: str | None = None
+    header_row: int = 1  # the row of the file that holds the header (JSON: record 1, whose keys name columns)
     other_sheet_headers: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -159,7 +160,8 @@ def _check_delimiter(text: str, path: str, delimiter: str) -> None:
 def _finish_table(frame: pd.DataFrame, first_row: int, sheet: str | None = None) -> RawTable:
     frame.index = pd.RangeIndex(first_row, first_row + len(frame), name="source_row")
     blank = (frame == "").all(axis=1) if len(frame.columns) else pd.Series(True, index=frame.index)
-    return RawTable(frame=frame[~blank], blank_rows=int(blank.sum()), sheet=sheet)
+    # Tables: the header is the row above the first data row; JSON messages point at record 1 for its keys.
+    return RawTable(frame=frame[~blank], blank_rows=int(blank.sum()), sheet=sheet, header_row=max(first_row - 1, 1))
 
 
 def _cell_text(value: object) -> str:
