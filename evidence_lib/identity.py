@@ -142,6 +142,17 @@ def resolve_people(values: pd.Series, roster: pd.DataFrame, aliases: pd.DataFram
     return found.owner.astype("str")
 
 
+def person_ids(records: pd.DataFrame, roster: pd.DataFrame, domains: tuple[str, ...] = ()) -> pd.Series:
+    """The employee id of each row of people-keyed evidence (training, screening): its employee id
+    when the roster has it, else its e-mail's owner; <NA> when it names nobody in the roster."""
+    known = set(roster["employee_id"].dropna())
+    by_id = records["employee_id"].where(records["employee_id"].isin(known))
+    if "email" not in records:
+        return by_id.astype("str")
+    by_email = resolve_people(records["email"], roster, domains=domains)
+    return by_id.fillna(by_email).astype("str")
+
+
 def _display_name(values: pd.Series) -> pd.Series:
     return values.astype("str").str.replace(_SPACES, " ", regex=True).str.strip().str.casefold().where(
         values.notna(), "")

@@ -23,6 +23,7 @@ import pandas as pd
 import yaml
 
 from evidence_lib.controls import Rule
+from evidence_lib.identity import person_ids
 from evidence_lib.project import EXPECTATIONS_DIR
 from evidence_lib.sources.folder import EvidenceSet
 from evidence_lib.sources.schemas import SCHEMAS
@@ -33,6 +34,7 @@ INTEGRITY = "IPE"  # the auditor's name for it: information produced by the enti
 PLANNED_DATES = {"hire_date", "termination_date"}
 PLANNED_HORIZON = pd.Timedelta(days=366)
 ROW_AFFECTS = "row"
+NO_AFFECTS = "none"
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,13 @@ class IntegrityRule:
     affects: dict[str, frozenset[str]]
     # control rules it bears on directly, whatever columns they use
     affects_rules: frozenset[str] = frozenset()
+    # shown to the auditor, calling no control rule into doubt
+    informational: bool = False
 
     @property
     def row_level(self) -> bool:
         """Each exception row names what it calls into doubt (its evidence and column, or its rule)."""
-        return not self.affects and not self.affects_rules
+        return not self.affects and not self.affects_rules and not self.informational
 
 
 @dataclass(frozen=True)
@@ -75,11 +79,12 @@ def load_integrity(folder: Path = EXPECTATIONS_DIR) -> IntegrityCatalog:
     section = spec["integrity"]
     rules = []
     for rule_id, r in section["rules"].items():
-        affects = {} if r["affects"] == ROW_AFFECTS else dict(r["affects"])
+        affects = {} if r["affects"] in (ROW_AFFECTS, NO_AFFECTS) else dict(r["affects"])
         direct = frozenset(affects.pop("rules", ()))
         rules.append(IntegrityRule(Rule(rule_id, INTEGRITY, r["text"], r["view"], tuple(r["evidence"]),
                                         tuple(r["show"])), tuple(r["protects"]),
-                                   {t: frozenset(c) for t, c in affects.items()}, direct))
+                                   {t: frozenset(c) for t, c in affects.items()}, direct,
+                                   informational=r["affects"] == NO_AFFECTS))
     uses = {rule_id: {t: frozenset(c) for t, c in r["uses"].items()}
             for control in spec["controls"].values() for rule_id, r in control["rules"].items()}
     return IntegrityCatalog(section["title"], tuple(rules), uses)
@@ -90,6 +95,8 @@ def affected_by(rule: IntegrityRule, exceptions: pd.DataFrame) -> set[Affected]:
     if not len(exceptions):
         return set()
     system = exceptions["system"].fillna("") if "system" in exceptions else pd.Series("", index=exceptions.index)
+    if rule.informational:
+        return set()
     if rule.affects_rules:
         return {Affected("", "", s, rule.rule.rule_id, target) for target in rule.affects_rules for s in set(system)}
     if not rule.affects and "rule" in exceptions:
@@ -161,10 +168,11 @@ def roster_view(evidence: EvidenceSet) -> pd.DataFrame:
     return frame
 
 
-def training_view(evidence: EvidenceSet, roster: pd.DataFrame) -> pd.DataFrame:
-    frame = _rows(evidence, "training", ["employee_id", "course", "completed_at", "status"])
+def training_view(evidence: EvidenceSet, roster: pd.DataFrame, domains: tuple[str, ...] = ()) -> pd.DataFrame:
+    frame = _rows(evidence, "training", ["employee_id", "email", "course", "completed_at", "status"])
     hires = roster.drop_duplicates("employee_id").set_index("employee_id")["hire_date"]
-    frame["hire_date"] = pd.Series(hires.reindex(frame["employee_id"].values).array, index=frame.index)
+    person = person_ids(frame, roster, domains)
+    frame["hire_date"] = pd.Series(hires.reindex(person.values).array, index=frame.index)
     frame["hire_known"] = frame["hire_date"].notna().astype(bool)
     completed_day = _as_utc(frame["completed_at"]).dt.tz_localize(None).dt.normalize()
     frame["days_after_hire"] = (completed_day - frame["hire_date"]).dt.days.astype("float64")
@@ -195,6 +203,17 @@ def systems_view(evidence: EvidenceSet, *, exempt: dict[str, set[str]]) -> pd.Da
                                        "accounts_with_value", "recorded"])
 
 
+def people_view(evidence: EvidenceSet, roster: pd.DataFrame, domains: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Every training and screening record, and whether it names someone in the roster."""
+    parts = []
+    for evidence_type in ("training", "background_checks"):
+        frame = _rows(evidence, evidence_type, ["employee_id", "email"])
+        parts.append(frame.assign(evidence=evidence_type, resolved=person_ids(frame, roster, domains).notna()))
+    frame = pd.concat(parts, ignore_index=True)
+    frame["resolved"] = frame["resolved"].astype(bool)
+    return frame
+
+
 def reviews_view(evidence: EvidenceSet) -> pd.DataFrame:
     frame = _rows(evidence, "access_reviews", ["system", "account_id", "reviewer", "signed_off_at"])
     frame["system"] = frame["system"].astype("str")
@@ -202,11 +221,13 @@ def reviews_view(evidence: EvidenceSet) -> pd.DataFrame:
 
 
 def build_views(evidence: EvidenceSet, wanted: set[str], types: set[str], *, as_of: pd.Timestamp,
-                earliest: pd.Timestamp, roster: pd.DataFrame, exempt: dict[str, set[str]]) -> dict[str, pd.DataFrame]:
+                earliest: pd.Timestamp, roster: pd.DataFrame, exempt: dict[str, set[str]],
+                domains: tuple[str, ...] = ()) -> dict[str, pd.DataFrame]:
     builders = {
         "integrity_dates": lambda: dates_view(evidence, types, as_of=as_of, earliest=earliest),
         "integrity_roster": lambda: roster_view(evidence),
-        "integrity_training": lambda: training_view(evidence, roster),
+        "integrity_training": lambda: training_view(evidence, roster, domains),
+        "integrity_people": lambda: people_view(evidence, roster, domains),
         "integrity_systems": lambda: systems_view(evidence, exempt=exempt),
         "integrity_reviews": lambda: reviews_view(evidence),
     }

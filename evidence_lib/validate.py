@@ -179,6 +179,12 @@ def validate(evidence: EvidenceSet, period: Period, *, as_of: pd.Timestamp | Non
 
     used_types = {t for rule in rules for t in rule.evidence if t not in missing}
     integrity_result, doubts = _judge_integrity(evidence, checks, used_types, catalog, params, as_of, scope)
+    counted = build.courses_counted(frames["training"], str(params["training_course"]))
+    facts = {"training_within_due_days": [_courses_note(counted)], "annual_training_current": [_courses_note(counted)]}
+    for rule in rules:
+        facts.setdefault(rule.rule_id, []).extend(
+            f"no {t} evidence declared: none was used" for t in rule.evidence
+            if SCHEMAS[t].may_be_empty and not evidence.loaded(t) and t not in missing)
 
     results: dict[str, RuleResult] = {}
     runnable: dict[str, list[Rule]] = {}
@@ -194,10 +200,16 @@ def validate(evidence: EvidenceSet, period: Period, *, as_of: pd.Timestamp | Non
         frame = view_frames[view]
         excluded = {r.rule_id: scope.excluded(r.rule_id, frame) for r in view_rules}
         for rule_id, result in judge_view(view, frame, view_rules, catalog, params, excluded).items():
-            results[rule_id] = _distrusted(result, scope.notes(rule_id), evidence,
+            results[rule_id] = _distrusted(result, scope.notes(rule_id) + facts.get(rule_id, []), evidence,
                                            _doubts_for(rule_id, doubts, checks, scope))
     judged = [ControlResult(c.control_id, c.title, [results[r.rule_id] for r in c.rules]) for c in chosen]
     return Validation(period, as_of, params, judged, view_frames, integrity=integrity_result)
+
+
+def _courses_note(counted: dict[str, int]) -> str:
+    if not counted:
+        return "no course title in the training evidence matches training_course"
+    return "courses counted: " + ", ".join(f"{title} ({n})" for title, n in counted.items())
 
 
 @dataclass
@@ -252,15 +264,16 @@ def _judge_integrity(evidence: EvidenceSet, checks: integrity.IntegrityCatalog, 
                      catalog: Catalog, params: dict, as_of: pd.Timestamp, scope: _Scope):
     """The integrity rules that bear on the evidence in use: their result, and what they call into doubt."""
     # A rule on each row's own evidence (dates) checks whatever evidence is in use; the others
-    # need all of theirs (the roster only helps: without it there is nothing to compare to).
+    # need all of theirs.
     wanted = [c for c in checks.rules if set(c.rule.evidence) & used_types
-              and (c.row_level or set(c.rule.evidence) - {"hr_roster"} <= used_types)]
+              and (c.row_level or set(c.rule.evidence) <= used_types)]
     if not wanted:
         return None, set()
     earliest = pd.Timestamp(str(params["earliest_plausible_date"]), tz="UTC")
     exempt = {rule_id: set(systems) for rule_id, systems in scope.systems.items()}
     frames = integrity.build_views(evidence, {c.rule.view for c in wanted}, used_types, as_of=as_of,
-                                   earliest=earliest, roster=evidence.frame("hr_roster"), exempt=exempt)
+                                   earliest=earliest, roster=evidence.frame("hr_roster"), exempt=exempt,
+                                   domains=tuple(getattr(evidence.declaration, "domains", ()) or ()))
     results: dict[str, RuleResult] = {}
     for view, frame in frames.items():
         view_rules = [c.rule for c in wanted if c.rule.view == view]
@@ -307,7 +320,9 @@ def _missing_evidence(evidence: EvidenceSet) -> dict[str, str]:
         if failed:
             reasons[evidence_type] = "; ".join(
                 f"{evidence_type} evidence failed to load: {o.problems[0]}" for o in failed)
-        elif not evidence.loaded(evidence_type):
+        elif not evidence.loaded(evidence_type) and not SCHEMAS[evidence_type].may_be_empty:
+            # Optional evidence (no service accounts, no aliases) may be absent; what it would have
+            # told the rules is then simply not there: no account is registered, no alias links one.
             reasons[evidence_type] = f"no {evidence_type} evidence is declared in evidence.yaml"
     return reasons
 
@@ -324,9 +339,9 @@ def _build_views(frames: dict[str, pd.DataFrame], period: Period, as_of: pd.Time
                                              roster=frames["hr_roster"], aliases=frames["identity_aliases"],
                                              domains=domains),
         "new_hires": lambda: build.new_hire_view(frames["hr_roster"], frames["background_checks"], frames["training"],
-                                                 period=period, as_of=as_of, training_course=course),
+                                                 period=period, as_of=as_of, training_course=course, domains=domains),
         "staff": lambda: build.staff_view(frames["hr_roster"], frames["training"], period=period, as_of=as_of,
-                                          training_course=course),
+                                          training_course=course, domains=domains),
     }
     return {view: builders[view]() for view in builders if view in wanted}
 

@@ -13,7 +13,7 @@ import re
 
 import pandas as pd
 
-from evidence_lib.identity import lookup, resolve_owners, resolve_people
+from evidence_lib.identity import lookup, person_ids, resolve_owners, resolve_people
 from evidence_lib.period import Period
 
 TICKET_KEY = re.compile(r"\b([A-Za-z][A-Za-z0-9]+-\d+|CHG\d{7})\b")
@@ -170,27 +170,51 @@ def _with_people(frame: pd.DataFrame, roster: pd.DataFrame | None, aliases, doma
     return frame
 
 
-def _course_completions(training: pd.DataFrame, course: str) -> pd.DataFrame:
-    """Completed trainings of the course (failed, in-progress or expired attempts are not training)."""
+def course_matcher(training_course: str):
+    """The titles that count as the course: one title, several separated by ';', or a pattern
+    written re:<regular expression> (course titles often carry a year: Security Awareness 2026).
+    Case and surrounding white space never matter."""
+    text = str(training_course).strip()
+    if text.casefold().startswith("re:"):
+        pattern = re.compile(text[3:].strip(), re.IGNORECASE)
+        return lambda titles: titles.str.strip().map(lambda t: bool(pattern.fullmatch(t)) if isinstance(t, str) else False)
+    wanted = {t.strip().casefold() for t in text.split(";") if t.strip()}
+    return lambda titles: titles.str.strip().str.casefold().isin(wanted)
+
+
+def _course_completions(training: pd.DataFrame, course: str, roster: pd.DataFrame, domains) -> pd.DataFrame:
+    """Completed trainings of the course (failed, in-progress or expired attempts are not training),
+    each with the person it belongs to."""
     done = training["status"].astype("str").eq("completed") & training["status"].notna()
-    return training[done & (training["course"].str.strip().str.casefold() == course.strip().casefold())]
+    matches = course_matcher(course)(training["course"]).fillna(False).astype(bool)
+    completions = training[done & matches]
+    return completions.assign(person=person_ids(completions, roster, domains)).dropna(subset=["person"])
+
+
+def courses_counted(training: pd.DataFrame, course: str) -> dict[str, int]:
+    """Which course titles counted as the training, and how many completions of each: the report says so."""
+    matches = course_matcher(course)(training["course"]).fillna(False).astype(bool)
+    return training.loc[matches, "course"].str.strip().value_counts().sort_index().to_dict()
 
 
 def new_hire_view(roster: pd.DataFrame, checks: pd.DataFrame, training: pd.DataFrame, *, period: Period,
-                  as_of: pd.Timestamp, training_course: str) -> pd.DataFrame:
+                  as_of: pd.Timestamp, training_course: str, domains: tuple[str, ...] = ()) -> pd.DataFrame:
     """Everyone hired in the period, with their screening and first training.
 
+    Screening and training records are tied to people by employee id, else by e-mail.
     `training_days_after_hire` is the days from hire to the first completion or, for someone
     not yet trained, the days elapsed so far: not trained and past due reads as late, not
     trained and not yet due reads as on time.
     """
     hired = roster[roster["hire_date"].between(pd.Timestamp(period.start), pd.Timestamp(period.end))]
     frame = hired[["employee_id", "name", "worker_type", "hire_date"]].copy()
-    check = checks.drop_duplicates("employee_id").set_index("employee_id").reindex(frame["employee_id"])
+    checks = checks.assign(person=person_ids(checks, roster, domains))
+    check = checks.dropna(subset=["person"]).drop_duplicates("person").set_index("person").reindex(frame["employee_id"])
     frame["check_status"] = check["status"].fillna("missing").astype(str).values
     frame["check_completed_at"] = check["completed_at"].values
     frame["check_days_after_hire"] = _days(frame["check_completed_at"], frame["hire_date"])
-    first = _course_completions(training, training_course).groupby("employee_id")["completed_at"].min()
+    completions = _course_completions(training, training_course, roster, domains)
+    first = completions.groupby("person")["completed_at"].min()
     frame["training_completed_at"] = lookup(frame["employee_id"], first)
     as_of_day = as_of.tz_convert("UTC").tz_localize(None).normalize()
     done = _days(_utc_day(frame["training_completed_at"]), frame["hire_date"])
@@ -200,13 +224,13 @@ def new_hire_view(roster: pd.DataFrame, checks: pd.DataFrame, training: pd.DataF
 
 
 def staff_view(roster: pd.DataFrame, training: pd.DataFrame, *, period: Period, as_of: pd.Timestamp,
-               training_course: str) -> pd.DataFrame:
+               training_course: str, domains: tuple[str, ...] = ()) -> pd.DataFrame:
     """Everyone active on the export date who was hired before the period, with their last training."""
     as_of_day = as_of.tz_convert("UTC").tz_localize(None).normalize()
     gone = roster["termination_date"].notna() & (roster["termination_date"] <= as_of_day)
     active = roster[(roster["status"] == "active") & ~gone & (roster["hire_date"] < pd.Timestamp(period.start))]
     frame = active[["employee_id", "name", "hire_date"]].copy()
-    last = _course_completions(training, training_course).groupby("employee_id")["completed_at"].max()
+    last = _course_completions(training, training_course, roster, domains).groupby("person")["completed_at"].max()
     frame["last_training_at"] = lookup(frame["employee_id"], last)
     frame["days_since_training"] = _days(pd.Series(as_of_day, index=frame.index), _utc_day(frame["last_training_at"]))
     return frame.reset_index(drop=True)

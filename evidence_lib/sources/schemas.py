@@ -128,9 +128,10 @@ DEPLOYMENTS = Schema(
 TRAINING = Schema(
     "training",
     "Security awareness training completions from the LMS.",
-    key=("employee_id", "course", "completed_at"),
+    # People are named by employee id, or by e-mail where the LMS knows no employee ids.
+    key=("employee_id", "email", "course", "completed_at"),
     columns=(
-        _c("employee_id", "string", True),
+        _c("employee_id", "string"),
         _c("email", "email"),
         _c("course", "string", True),
         _c("completed_at", "datetime", True),
@@ -143,9 +144,10 @@ TRAINING = Schema(
 BACKGROUND_CHECKS = Schema(
     "background_checks",
     "Pre-employment screening results.",
-    key=("employee_id",),
+    key=("employee_id", "email"),
     columns=(
-        _c("employee_id", "string", True),
+        _c("employee_id", "string"),
+        _c("email", "email"),
         _c("name", "string"),
         _c("status", "enum", True, ("clear", "consider", "pending", "cancelled")),
         _c("completed_at", "date"),
