@@ -14,11 +14,12 @@ import pytest
 
 from evidence_lib.errors import LoadError
 from evidence_lib.sources.load import load_file
-from evidence_lib.sources.mapping import builtin_mappings, load_mapping
+from evidence_lib.sources.mapping import DEFAULT_PLACEHOLDERS, builtin_mappings, load_mapping
 from evidence_lib.sources.schemas import SCHEMAS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "vendors"
-CITED = ("github_pull_requests_rest_json", "github_pr_list_cli_json", "gitlab_merge_requests_json")
+CITED = ("github_pull_requests_rest_json", "github_pr_list_cli_json", "gitlab_merge_requests_json", "jira_cloud_csv",
+         "servicenow_change_request_csv")
 
 
 def load(fmt: str, fixture: str, **kwargs):
@@ -110,3 +111,86 @@ def test_gitlab_merge_requests_json():
     assert column(frame, "ticket_ref") == ["CHG-7: enable WAF rules Change ticket CHG-7 chg-7-waf",
                                            "Update README docs", "Pin base image See CHG-9 pin-image"]
     assert loaded.provenance.columns_used["deployed_by"] == "merge_user.username"  # the current field first
+
+
+# --- change tickets ---------------------------------------------------------------------------
+
+
+def test_jira_cloud_all_fields_csv():
+    loaded = load("jira_cloud_csv", "jira_cloud_all_fields.csv", placeholders=DEFAULT_PLACEHOLDERS)
+    frame = loaded.frame
+    assert frame.index.tolist() == [2, 3, 4, 5]
+    assert column(frame, "ticket_id") == ["CHG-101", "CHG-102", "CHG-103", "CHG-104"]
+    assert column(frame, "title") == ["Rotate signing keys", "Hotfix checkout totals", "Bump lodash", "Enable WAF rules"]
+    assert column(frame, "change_type") == ["normal", "emergency", "standard", "normal"]
+    assert column(frame, "status") == ["Done", "Done", "Done", "In Progress"]
+    # Jira Cloud writes display names; people columns compare without case.
+    assert column(frame, "author") == ["ana díaz", "kit ray", "ana díaz", "ana díaz"]
+    assert column(frame, "implementer") == ["kit ray", "kit ray", None, "bo li"]
+    assert column(frame, "approver") == ["bo li", None, None, "kit ray"]
+    assert column(frame, "approved_at") == [utc("2026-07-01 15:15"), None, None, utc("2026-08-13 09:30")]
+    assert column(frame, "created_at") == [utc("2026-07-01 09:00"), utc("2026-07-06 23:58"), utc("2026-07-03 08:00"),
+                                           utc("2026-08-12 10:00")]
+    assert column(frame, "resolved_at") == [utc("2026-07-02 16:30"), utc("2026-07-07 00:20"), utc("2026-07-03 08:15"),
+                                            None]
+    assert column(frame, "testing_evidence") == ["CI run 5521 green", None, None, None]  # "n/a" is no evidence
+    assert loaded.provenance.columns_used["change_type"] == "Custom field (Change type)"
+
+
+def test_jira_cloud_current_fields_csv_reads_the_change_type_from_issue_type():
+    loaded = load("jira_cloud_csv", "jira_cloud_current_fields.csv")
+    frame = loaded.frame
+    assert column(frame, "ticket_id") == ["OPS-7", "OPS-8", "OPS-9"]
+    assert column(frame, "change_type") == ["standard", "emergency", "normal"]
+    assert column(frame, "status") == ["Done", "Done", "Open"]
+    assert column(frame, "author") == ["bo li", "bo li", "ana díaz"]
+    assert column(frame, "implementer") == ["kit ray", "bo li", None]
+    assert column(frame, "created_at") == [utc("2026-09-04 14:05"), utc("2026-09-05 01:10"), utc("2026-09-06 09:00")]
+    assert column(frame, "resolved_at") == [utc("2026-09-04 14:35"), utc("2026-09-05 01:25"), None]
+    assert loaded.provenance.columns_used["change_type"] == "Issue Type"
+    assert set(loaded.provenance.absent_columns) == {"approver", "approved_at", "testing_evidence"}
+
+
+def test_jira_an_issue_type_that_is_no_kind_of_change_is_an_error(tmp_path):
+    export = tmp_path / "jira.csv"
+    export.write_text("Issue Type,Issue key,Summary,Assignee,Reporter,Status,Created,Resolved\n"
+                      "Bug,OPS-1,Crash,,Bo Li,Open,04/Sep/26 2:05 PM,\n", encoding="utf-8")
+    with pytest.raises(LoadError) as error:
+        load_file(export, load_mapping(builtin_mappings()["jira_cloud_csv"]))
+    assert "row 2:column 'Issue Type': cannot read 'Bug' as change_type (enum)" in str(error.value)
+
+
+def test_servicenow_change_request_csv_by_field_names():
+    loaded = load("servicenow_change_request_csv", "servicenow_change_request.csv")
+    frame = loaded.frame
+    assert column(frame, "ticket_id") == ["CHG0030001", "CHG0030002", "CHG0030003", "CHG0030004"]
+    assert column(frame, "change_type") == ["normal", "emergency", "standard", "normal"]
+    assert column(frame, "status") == ["Closed", "Closed", "Closed", "Implement"]
+    assert column(frame, "author") == ["ana.diaz@northwind.example", "kit.ray@northwind.example",
+                                       "bo.li@northwind.example", "ana.diaz@northwind.example"]
+    assert column(frame, "implementer") == ["kit.ray@northwind.example", "kit.ray@northwind.example", None,
+                                            "bo.li@northwind.example"]
+    assert column(frame, "approver") == ["bo.li@northwind.example", None, None, None]
+    assert column(frame, "approved_at") == [utc("2026-07-02 10:00"), utc("2026-07-05 02:10"), None, None]
+    assert column(frame, "created_at") == [utc("2026-07-01 09:00"), utc("2026-07-05 02:05"), utc("2026-07-08 13:00"),
+                                           utc("2026-07-15 16:45:10")]
+    assert column(frame, "resolved_at") == [utc("2026-07-03 11:00"), utc("2026-07-05 02:40"), utc("2026-07-08 13:30"),
+                                            None]
+    assert column(frame, "testing_evidence") == ["Run the smoke suite", None, "Cert checker", "Load test in staging"]
+
+
+def test_servicenow_change_request_csv_by_labels():
+    loaded = load("servicenow_change_request_csv", "servicenow_change_request_labels.csv")
+    frame = loaded.frame
+    assert column(frame, "ticket_id") == ["CHG0030101", "CHG0030102"]
+    assert column(frame, "title") == ["Rotate API keys", "Scale web tier"]
+    assert column(frame, "change_type") == ["normal", "standard"]
+    assert column(frame, "status") == ["Closed", "Scheduled"]
+    assert column(frame, "author") == ["ana.diaz@northwind.example", "kit.ray@northwind.example"]
+    assert column(frame, "implementer") == ["kit.ray@northwind.example", None]
+    assert column(frame, "approved_at") == [utc("2026-09-01 09:30"), None]
+    assert column(frame, "created_at") == [utc("2026-09-01 08:00"), utc("2026-09-02 10:00")]
+    assert column(frame, "resolved_at") == [utc("2026-09-01 12:00"), None]
+    assert column(frame, "testing_evidence") == ["Key check", None]
+    assert loaded.provenance.absent_columns == ("approver",)
+    assert loaded.provenance.columns_used["ticket_id"] == "Number"
