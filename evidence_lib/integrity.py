@@ -71,6 +71,8 @@ class IntegrityCatalog:
     title: str
     rules: tuple[IntegrityRule, ...]
     uses: dict[str, dict[str, frozenset[str]]]  # control rule id -> evidence type -> columns
+    # control rule id -> evidence type -> columns every export of that type must carry for the rule
+    needs: dict[str, dict[str, frozenset[str]]]
 
 
 @cache
@@ -85,9 +87,10 @@ def load_integrity(folder: Path = EXPECTATIONS_DIR) -> IntegrityCatalog:
                                         tuple(r["show"])), tuple(r["protects"]),
                                    {t: frozenset(c) for t, c in affects.items()}, direct,
                                    informational=r["affects"] == NO_AFFECTS))
-    uses = {rule_id: {t: frozenset(c) for t, c in r["uses"].items()}
-            for control in spec["controls"].values() for rule_id, r in control["rules"].items()}
-    return IntegrityCatalog(section["title"], tuple(rules), uses)
+    control_rules = [(rule_id, r) for control in spec["controls"].values() for rule_id, r in control["rules"].items()]
+    uses = {rule_id: {t: frozenset(c) for t, c in r["uses"].items()} for rule_id, r in control_rules}
+    needs = {rule_id: {t: frozenset(c) for t, c in r.get("needs", {}).items()} for rule_id, r in control_rules}
+    return IntegrityCatalog(section["title"], tuple(rules), uses, needs)
 
 
 def affected_by(rule: IntegrityRule, exceptions: pd.DataFrame) -> set[Affected]:

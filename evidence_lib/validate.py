@@ -200,8 +200,8 @@ def validate(evidence: EvidenceSet, period: Period, *, as_of: pd.Timestamp | Non
         frame = view_frames[view]
         excluded = {r.rule_id: scope.excluded(r.rule_id, frame) for r in view_rules}
         for rule_id, result in judge_view(view, frame, view_rules, catalog, params, excluded).items():
-            results[rule_id] = _distrusted(result, scope.notes(rule_id) + facts.get(rule_id, []), evidence,
-                                           _doubts_for(rule_id, doubts, checks, scope))
+            gaps = _doubts_for(rule_id, doubts, checks, scope) + _columns_lacking(rule_id, evidence, checks, scope)
+            results[rule_id] = _distrusted(result, scope.notes(rule_id) + facts.get(rule_id, []), evidence, gaps)
     judged = [ControlResult(c.control_id, c.title, [results[r.rule_id] for r in c.rules]) for c in chosen]
     return Validation(period, as_of, params, judged, view_frames, integrity=integrity_result)
 
@@ -295,6 +295,24 @@ def _doubts_for(rule_id: str, doubts: set, checks: integrity.IntegrityCatalog, s
             what = f"{doubt.evidence}.{doubt.column}" if doubt.column else f"the evidence of {doubt.system}"
             counts.setdefault((doubt.integrity_rule, what), set()).add(doubt.system)
     return [f"{what} failed the integrity rule {check}" for check, what in sorted(counts)]
+
+
+def _columns_lacking(rule_id: str, evidence: EvidenceSet, checks: integrity.IntegrityCatalog, scope: _Scope) -> list[str]:
+    """Exports that carry no column for something the rule needs (no MFA status, no admin roles):
+    the rule cannot pass on them, unless their system is scoped out of it."""
+    lacking = []
+    for evidence_type, columns in checks.needs.get(rule_id, {}).items():
+        for outcome in evidence.outcomes:
+            if outcome.loaded is None or outcome.declared.evidence_type != evidence_type:
+                continue
+            system = outcome.declared.system or ""
+            carried = getattr(outcome.loaded.provenance, "columns_used", None)
+            if carried is None or (system and scope.exempt(rule_id, system)):
+                continue
+            for column in sorted(columns - set(carried)):
+                lacking.append(f"{outcome.declared.path} ({system or evidence_type}) has no column for {column}: "
+                               f"add it to the export or map it, or scope {system or 'the rule'} out with a reason")
+    return lacking
 
 
 def _distrusted(result: RuleResult, notes: list[str], evidence: EvidenceSet, doubts: list[str]) -> RuleResult:

@@ -66,6 +66,9 @@ def _decided(system: str, reason: str, *rules: str) -> list[dict]:
 SCOPE_DECISIONS = [
     *_decided("aws-dev", "development account without customer data; outside the system description",
               "account_in_access_review", "admin_roles_approved"),
+    *_decided("aws-prod", "the IAM credential report carries no roles; administrator access to AWS is granted "
+                          "through IAM Identity Center from Okta groups, whose admin roles are tested",
+              "admin_roles_approved"),
     *_decided("billing-db", "reviewed in the Finance quarterly access certification, tested separately",
               "account_in_access_review", "admin_roles_approved"),
     *_decided("github", "GitHub's organization member list carries no creation times; accounts are created "
