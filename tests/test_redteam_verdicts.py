@@ -347,3 +347,30 @@ def test_a_system_scoped_out_leaves_the_rule_population_with_the_reason(sample_c
 def test_the_sample_passes_integrity(sample_copy):
     _, validation = check(sample_copy)
     assert validation.integrity.status == PASS, validation.summary()
+
+
+# -- columns an export lacks --------------------------------------------------------------------
+
+def _drop_column(path, column):
+    header, rows, encoding = read_csv(path)
+    index = header.index(column)
+    write_csv(path, [h for i, h in enumerate(header) if i != index],
+              [[c for i, c in enumerate(r) if i != index] for r in rows], encoding)
+
+
+@pytest.mark.parametrize("column,rule_id", [("MFA Enrolled", "mfa_enabled"), ("Admin Roles", "admin_roles_approved")])
+def test_an_export_without_a_column_a_rule_needs_makes_the_rule_an_error(sample_copy, column, rule_id):
+    _drop_column(sample_copy / OKTA, column)
+    evidence, validation = check(sample_copy)
+    assert evidence.problems == []  # the column is optional to load ...
+    result = _result(validation, rule_id)
+    assert result.status == ERROR and f"{OKTA} (okta) has no column for" in result.reason  # ... not to judge
+
+
+def test_scoping_the_system_out_accepts_the_missing_column(sample_copy):
+    _drop_column(sample_copy / OKTA, "MFA Enrolled")
+    _scope(sample_copy, {"rule": "mfa_enabled", "system": "okta", **DECIDED})
+    _, validation = check(sample_copy)
+    result = _result(validation, "mfa_enabled")
+    assert result.status == EXCEPTIONS and "okta scoped out" in result.reason
+    assert all(system != "okta" for system, _ in found_keys(validation, "mfa_enabled"))
