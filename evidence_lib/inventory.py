@@ -15,11 +15,7 @@ def inventory(evidence: EvidenceSet) -> pd.DataFrame:
     for outcome in evidence.outcomes:
         declared, loaded = outcome.declared, outcome.loaded
         provenance = loaded.provenance if loaded else None
-        notes = [p.message for p in outcome.problems]
-        if provenance and provenance.rows_rejected:
-            notes.append(f"{provenance.rows_rejected} row(s) set aside as data-quality exceptions")
-        if provenance and provenance.blank_rows:
-            notes.append(f"{provenance.blank_rows} blank row(s) skipped")
+        notes = [p.message for p in outcome.problems] + (_notes(provenance) if provenance else [])
         rows.append({
             "file": declared.path,
             "type": declared.evidence_type,
@@ -35,6 +31,20 @@ def inventory(evidence: EvidenceSet) -> pd.DataFrame:
                      "sha256": "", "problems": "present but not declared in evidence.yaml"})
     frame = pd.DataFrame(rows, columns=COLUMNS)
     return frame.astype({"rows_read": "Int64", "rows_kept": "Int64"})
+
+
+def _notes(provenance) -> list[str]:
+    """What a reader of the inventory must know about a file that loaded."""
+    notes = []
+    if provenance.rows_read == 0:  # only evidence that may rightly be empty loads so
+        notes.append("0 rows (header only)")
+    if provenance.rows_rejected:
+        notes.append(f"{provenance.rows_rejected} row(s) set aside as data-quality exceptions")
+    if provenance.blank_rows:
+        notes.append(f"{provenance.blank_rows} blank row(s) skipped")
+    if provenance.absent_columns:
+        notes.append(f"no column for: {', '.join(provenance.absent_columns)}")
+    return notes
 
 
 SET_ASIDE_COLUMNS = ["file", "row", "problem"]

@@ -101,3 +101,200 @@ def test_no_candidate_present_names_every_candidate_and_the_closest_header(sampl
     assert ("okta_users.csv:row 1:column 'Okta Username | Username | Login': no column for 'account_id' "
             "(format okta_users_csv): none of 'Okta Username', 'Username', 'Login' is present — "
             "closest present: 'Okta User-name'") in text
+
+
+# --- required and optional columns ----------------------------------------------------------
+
+
+def test_absent_optional_columns_load_empty_and_are_recorded(sample_copy):
+    for name in ("MFA Enrolled", "Last Login Date"):
+        drop_column(sample_copy / OKTA, name)
+    okta = loaded(sample_copy, OKTA)
+    assert okta.provenance.absent_columns == ("mfa_enabled", "last_login_at")
+    assert okta.frame["mfa_enabled"].isna().all() and okta.frame["last_login_at"].isna().all()
+    assert "mfa_enabled" not in okta.provenance.columns_used
+    assert len(okta.frame) == len(column_values(sample_copy / OKTA, "Okta Username"))
+
+
+def test_absent_columns_are_shown_in_the_inventory(sample_copy):
+    from evidence_lib.inventory import inventory
+
+    for name in ("MFA Enrolled", "Last Login Date"):
+        drop_column(sample_copy / OKTA, name)
+    table = inventory(load_folder(sample_copy)).set_index("file")
+    assert table.loc[OKTA, "problems"] == "ok (no column for: mfa_enabled, last_login_at)"
+    assert table.loc["accounts/okta_users.csv", "rows_kept"] == len(column_values(sample_copy / OKTA, "Okta Username"))
+
+
+def test_an_absent_column_takes_the_schemas_unmapped_value(sample_copy):
+    # builtin: the schema says an export without the column has no platform-made accounts
+    header, rows, encoding = read_csv(sample_copy / "accounts/aws_prod_credential_report.csv")
+    write_csv(sample_copy / "accounts/aws_prod_credential_report.csv", ["login" if h == "user" else h for h in header],
+              rows, encoding)
+    spec = declaration(sample_copy)
+    entry = next(f for f in spec["files"] if f["path"] == "accounts/aws_prod_credential_report.csv")
+    entry["columns"] = {"account_id": "login", "username": "login"}
+    declare(sample_copy, spec)
+    aws = loaded(sample_copy, "accounts/aws_prod_credential_report.csv")
+    assert aws.provenance.absent_columns == ("builtin",)
+    assert not aws.frame["builtin"].any()
+
+
+def test_a_when_source_absent_makes_its_optional_column_absent(sample_copy):
+    own_okta_mapping(sample_copy, disabled_at={"from": "Status Change Date", "when": {"Lifecycle": ["SUSPENDED"]}})
+    okta = loaded(sample_copy, OKTA)
+    assert okta.provenance.absent_columns == ("disabled_at",) and okta.frame["disabled_at"].isna().all()
+
+
+def test_optional_true_keeps_working(sample_copy):
+    drop_column(sample_copy / OKTA, "MFA Enrolled")
+    own_okta_mapping(sample_copy, mfa_enabled={"from": "MFA Enrolled", "optional": True})
+    assert loaded(sample_copy, OKTA).provenance.absent_columns == ("mfa_enabled",)
+
+
+def test_a_required_columns_absent_source_is_a_located_error(sample_copy):
+    drop_column(sample_copy / OKTA, "Okta User Status")
+    text = problems(sample_copy, OKTA)
+    assert ("okta_users.csv:row 1:column 'Okta User Status': missing column 'Okta User Status' (needed for "
+            "'enabled', format okta_users_csv)") in text
+
+
+def test_a_combiner_missing_one_of_its_sources_is_an_error_even_when_optional(sample_copy):
+    path = "accounts/aws_prod_credential_report.csv"
+    drop_column(sample_copy / path, "access_key_2_last_used_date")
+    assert ("aws_prod_credential_report.csv:row 1:column 'access_key_2_last_used_date': missing column "
+            "'access_key_2_last_used_date' (needed for 'last_login_at'") in problems(sample_copy, path)
+
+
+# --- per-file overrides in evidence.yaml ----------------------------------------------------
+
+
+ROSTER = "hr/workday_workers.xlsx"
+
+
+def workday_rows(folder, title_rows: int):
+    """Replace the Workday report's title row by `title_rows` rows of preamble; the header and data are kept."""
+    import openpyxl
+
+    path = folder / ROSTER
+    book = openpyxl.load_workbook(path)
+    sheet = book["Workers"]
+    sheet.delete_rows(1)
+    if title_rows:
+        sheet.insert_rows(1, title_rows)
+        for row in range(1, title_rows + 1):
+            sheet.cell(row=row, column=1, value=f"All Workers — preamble line {row}")
+    book.save(path)
+    ids = [r[0] for r in sheet.iter_rows(min_row=title_rows + 2, values_only=True) if r and r[0]]
+    return ids
+
+
+@pytest.mark.parametrize("title_rows", [0, 3])
+def test_header_row_reads_a_workday_report_without_or_with_more_title_rows(sample_copy, title_rows):
+    ids = workday_rows(sample_copy, title_rows)
+    assert "missing column" in problems(sample_copy, ROSTER)  # the format expects one title row
+    redeclare(sample_copy, ROSTER, header_row=title_rows + 1)
+    roster = loaded(sample_copy, ROSTER)
+    assert roster.frame["employee_id"].tolist() == ids
+    assert roster.frame.index[0] == title_rows + 2  # the row a person sees in the sheet
+    assert roster.provenance.overrides == {"header_row": title_rows + 1}
+
+
+def test_header_row_below_a_csv_preamble_keeps_row_numbers_as_seen(sample_copy):
+    path = sample_copy / "people/screening_results.csv"
+    header, rows, encoding = read_csv(path)
+    rows[4][header.index("Completed On")] = "2026-99-99"  # file row 6 before the preamble, row 8 after
+    write_csv(path, header, rows, encoding)
+    path.write_text("Screening report\nGenerated 2026-10-01 by screening vendor\n" + path.read_text(encoding=encoding),
+                    encoding=encoding)
+    redeclare(sample_copy, "people/screening_results.csv", header_row=3)
+    text = problems(sample_copy, "people/screening_results.csv")
+    assert "screening_results.csv:row 8:column 'Completed On': cannot read '2026-99-99'" in text
+
+
+def test_a_header_row_that_is_not_a_row_number_is_refused(sample_copy):
+    from evidence_lib.errors import DeclarationError
+
+    redeclare(sample_copy, ROSTER, header_row=0)
+    with pytest.raises(DeclarationError) as error:
+        load_folder(sample_copy)
+    assert "files[1] (hr/workday_workers.xlsx): header_row '0' is not a row number" in str(error.value)
+
+
+def test_columns_override_names_this_exports_column_and_keeps_the_rule(sample_copy):
+    emails = [e.strip().lower() for e in column_values(sample_copy / OKTA, "Primary Email")]
+    rename_column(sample_copy / OKTA, "Primary Email", "E-mail Address")
+    rename_column(sample_copy / OKTA, "Okta User Status", "Status")
+    redeclare(sample_copy, OKTA, columns={"email": "E-mail Address", "enabled": ["Okta User Status", "Status"]})
+    okta = loaded(sample_copy, OKTA)
+    assert okta.frame["email"].fillna("").tolist() == emails
+    statuses = column_values(sample_copy / OKTA, "Status")
+    assert okta.frame["enabled"].tolist() == [s not in ("SUSPENDED", "DEPROVISIONED", "STAGED") for s in statuses]
+    assert okta.provenance.columns_used["email"] == "E-mail Address"
+    assert okta.provenance.columns_used["enabled"] == "Status"
+    assert okta.provenance.overrides == {"columns": {"email": ["E-mail Address"],
+                                                     "enabled": ["Okta User Status", "Status"]}}
+
+
+def test_values_override_is_merged_over_the_formats_value_map(sample_copy):
+    path = sample_copy / OKTA
+    header, rows, encoding = read_csv(path)
+    status = header.index("Okta User Status")
+    active = next(i for i, r in enumerate(rows) if r[status] == "ACTIVE")
+    rows[active][status] = "AWAITING_HR_APPROVAL"
+    write_csv(path, header, rows, encoding)
+    assert "cannot read 'AWAITING_HR_APPROVAL' as enabled" in problems(sample_copy, OKTA)
+    redeclare(sample_copy, OKTA, values={"enabled": {"AWAITING_HR_APPROVAL": True}})
+    okta = loaded(sample_copy, OKTA)
+    assert okta.frame.loc[active + 2, "enabled"] == True  # noqa: E712 - a pandas boolean
+    assert okta.frame["enabled"].sum() == sum(r[status] in ("ACTIVE", "PASSWORD_EXPIRED", "LOCKED_OUT", "RECOVERY",
+                                                            "PROVISIONED", "AWAITING_HR_APPROVAL") for r in rows)
+    assert okta.provenance.overrides == {"values": {"enabled": {"AWAITING_HR_APPROVAL": True}}}
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("columns", {"emial": "Email"}, "columns: 'emial' is not a column of accounts (did you mean 'email'?)"),
+    ("values", {"enabeld": {"x": True}}, "values: 'enabeld' is not a column of accounts (did you mean 'enabled'?)"),
+    ("columns", {"email": []}, "columns: 'email' needs the export's column name or a list of candidate names"),
+    ("values", {"enabled": "yes"}, "values: 'enabled' needs a map of vendor values"),
+])
+def test_an_override_of_an_unknown_column_is_a_located_declaration_error(sample_copy, key, value, message):
+    from evidence_lib.errors import DeclarationError
+
+    redeclare(sample_copy, OKTA, **{key: value})
+    with pytest.raises(DeclarationError) as error:
+        load_folder(sample_copy)
+    assert f"evidence.yaml: files[2] (accounts/okta_users.csv): {message}" in str(error.value)
+
+
+def test_values_for_a_column_the_format_does_not_map_asks_for_its_column(sample_copy):
+    path = "accounts/github_org_members.json"
+    redeclare(sample_copy, path, values={"display_name": {"x": "y"}})
+    assert ("evidence.yaml: 'accounts/github_org_members.json': values: format github_org_members_json does not "
+            "map 'display_name' — name its column too") in problems(sample_copy, path)
+
+
+# --- evidence that may rightly be empty -----------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["accounts/github_aliases.csv", "accounts/service_account_registry.csv"])
+def test_a_header_only_file_of_evidence_that_may_be_empty_loads_with_no_rows(sample_copy, path):
+    from evidence_lib.inventory import inventory
+
+    header, _, encoding = read_csv(sample_copy / path)
+    write_csv(sample_copy / path, header, [], encoding)
+    empty = loaded(sample_copy, path)
+    assert len(empty.frame) == 0 and empty.provenance.rows_read == 0
+    table = inventory(load_folder(sample_copy)).set_index("file")
+    assert table.loc[path, "problems"] == "ok (0 rows (header only))"
+
+
+def test_a_header_only_roster_is_still_an_error(sample_copy):
+    import openpyxl
+
+    path = sample_copy / ROSTER
+    book = openpyxl.load_workbook(path)
+    sheet = book["Workers"]
+    sheet.delete_rows(3, sheet.max_row)
+    book.save(path)
+    assert "the file has a header but no data rows" in problems(sample_copy, ROSTER)

@@ -20,6 +20,12 @@
         exported_at: 2026-10-01T06:05:00Z
         encoding: cp1252                  # optional read overrides: encoding, delimiter, sheet
         bad_rows: quarantine              # keep untypeable rows aside instead of failing
+      - path: hr/workers.xlsx             # a built-in format, adjusted for this one file:
+        type: hr_roster
+        format: workday_workers_xlsx
+        header_row: 1                     # the row holding the column names (this report has no title row)
+        columns: {email: Work Email, manager_id: [Manager ID, Supervisor ID]}   # a name, or candidates
+        values: {status: {Garden Leave: leave}}                                 # merged over the format's
 
 A key the workbench does not know is an error, not ignored: `exportedAt:` silently ignored
 would leave the export time undeclared.
@@ -41,15 +47,16 @@ from evidence_lib.period import parse_period
 from evidence_lib.sources.contain import relative_name, resolve_inside
 from evidence_lib.sources.limits import MAX_YAML_BYTES, read_regular_file
 from evidence_lib.sources.load import BAD_ROW_POLICIES
-from evidence_lib.sources.mapping import DEFAULT_PLACEHOLDERS, normalise_system
+from evidence_lib.sources.mapping import DEFAULT_PLACEHOLDERS, normalise_system, not_a_column
 from evidence_lib.sources.safe_yaml import load_yaml
 from evidence_lib.sources.schemas import SCHEMAS
 
 DECLARATION = "evidence.yaml"
 TOP_KEYS = ("company", "period", "exported_at", "domains", "placeholders", "scope", "ignore", "files")
-FILE_KEYS = ("path", "type", "system", "format", "exported_at", "encoding", "delimiter", "sheet", "bad_rows")
+FILE_KEYS = ("path", "type", "system", "format", "exported_at", "encoding", "delimiter", "sheet", "header_row",
+             "columns", "values", "bad_rows")
 SCOPE_KEYS = ("rule", "control", "system", "reason", "decided_by", "decided_on")
-_READ_OVERRIDES = ("encoding", "delimiter", "sheet")
+_READ_OVERRIDES = ("encoding", "delimiter", "sheet", "header_row")
 _DOMAIN = re.compile(r"(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+(?:[^\W\d_]{2,63}|xn--[\w-]{1,59})")
 
 
@@ -60,7 +67,9 @@ class Declared:
     format: str
     system: str | None = None
     exported_at: str | None = None
-    read_overrides: dict = field(default_factory=dict)
+    read_overrides: dict = field(default_factory=dict)  # encoding, delimiter, sheet, header_row
+    columns: dict = field(default_factory=dict)  # canonical -> the export's column names (candidates)
+    values: dict = field(default_factory=dict)  # canonical -> {vendor value: canonical value}
     bad_rows: str = "fail"
     relative: str = ""  # the file actually read, relative to the folder (symbolic links and ./ resolved)
 
@@ -185,16 +194,79 @@ def _declared(entry, number: int, folder: Path, shown: str, spec: dict, problems
         problems += exc.problems
         return None
     exported_at = entry.get("exported_at", spec.get("exported_at"))
+    schema = SCHEMAS[entry["type"]]
     return Declared(
         path=str(entry["path"]),
         evidence_type=entry["type"],
         format=str(entry["format"]),
         system=normalise_system(entry["system"]) if entry.get("system") else None,
         exported_at=_timestamp(exported_at, f"{where}: exported_at", shown, problems),
-        read_overrides={k: entry[k] for k in _READ_OVERRIDES if k in entry},
+        read_overrides=_read_overrides(entry, where, shown, problems),
+        columns=_column_overrides(entry.get("columns"), schema, where, shown, problems),
+        values=_value_overrides(entry.get("values"), schema, where, shown, problems),
         bad_rows=bad_rows,
         relative=relative_name(folder, resolved),
     )
+
+
+def _read_overrides(entry: dict, where: str, shown: str, problems: list[Problem]) -> dict:
+    overrides = {k: entry[k] for k in _READ_OVERRIDES if k in entry}
+    row = overrides.get("header_row")
+    if "header_row" in overrides and (isinstance(row, bool) or not isinstance(row, int) or row < 1):
+        problems.append(located(shown, f"{where}: header_row {quote(row)} is not a row number",
+                                "give the 1-based row of the file that holds the column names, e.g. `header_row: 2`"))
+        del overrides["header_row"]
+    return overrides
+
+
+def _column_overrides(value, schema, where: str, shown: str, problems: list[Problem]) -> dict:
+    """`columns: {canonical: "Vendor Column" | [candidates]}` for one file."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(located(shown, f"{where}: `columns:` must map canonical columns to the export's columns",
+                                "e.g. `columns: {email: Work Email}`"))
+        return {}
+    columns = {}
+    for name, sources in value.items():
+        names = [sources] if isinstance(sources, str) else sources
+        if _canonical(name, "columns", schema, where, shown, problems) and _names(names):
+            columns[str(name)] = tuple(str(n).strip() for n in names)
+        elif not _names(names):
+            problems.append(located(shown, f"{where}: columns: {quote(name)} needs the export's column name "
+                                           "or a list of candidate names", "e.g. `email: [Work Email, Email]`"))
+    return columns
+
+
+def _value_overrides(value, schema, where: str, shown: str, problems: list[Problem]) -> dict:
+    """`values: {canonical: {vendor value: canonical value}}` for one file."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(located(shown, f"{where}: `values:` must map canonical columns to value maps",
+                                "e.g. `values: {status: {Garden Leave: leave}}`"))
+        return {}
+    values = {}
+    for name, value_map in value.items():
+        if not isinstance(value_map, dict):
+            problems.append(located(shown, f"{where}: values: {quote(name)} needs a map of vendor values",
+                                    "e.g. `status: {Garden Leave: leave}`"))
+        elif _canonical(name, "values", schema, where, shown, problems):
+            values[str(name)] = dict(value_map)
+    return values
+
+
+def _canonical(name, key: str, schema, where: str, shown: str, problems: list[Problem]) -> bool:
+    reason = not_a_column(str(name), schema)
+    if reason:
+        problems.append(located(shown, f"{where}: {key}: {quote(name)} is {reason}",
+                                f"use one of {', '.join(schema.names)}"))
+    return reason is None
+
+
+def _names(value) -> bool:
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(n, (str, int, float)) and not isinstance(n, bool) and str(n).strip() for n in value)
 
 
 def _duplicate_paths(files: list[Declared], shown: str, problems: list[Problem]) -> None:

@@ -27,7 +27,7 @@ from evidence_lib.sources.declaration import (  # noqa: F401 - the folder's publ
 )
 from evidence_lib.sources.limits import MAX_YAML_BYTES, read_regular_file
 from evidence_lib.sources.load import LoadedEvidence, load_data
-from evidence_lib.sources.mapping import Mapping, empty_frame, load_mapping, resolve_mapping
+from evidence_lib.sources.mapping import Mapping, empty_frame, load_mapping, resolve_mapping, with_overrides
 from evidence_lib.sources.schemas import SCHEMAS
 
 
@@ -110,6 +110,8 @@ def _load_one(declaration: Declaration, declared: Declared) -> FileOutcome:
             raise DeclarationError([located(shown, f"format '{declared.format}' maps {mapping.evidence_type}, "
                                                    f"but the file is declared as {declared.evidence_type}",
                                             "pick a format for this evidence type")])
+        mapping = with_overrides(mapping, declared.columns, declared.values, str(folder / DECLARATION),
+                                 f"'{declared.path}'")
         data = read_regular_file(folder / declared.relative, shown)
         outcome.sha256 = hashlib.sha256(data).hexdigest()
         outcome.loaded = load_data(

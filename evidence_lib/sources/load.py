@@ -39,6 +39,8 @@ class Provenance:
     columns_used: dict[str, str] = field(default_factory=dict)
     # Mapped columns that are not required and that this export has no column for: left empty.
     absent_columns: tuple[str, ...] = ()
+    # What evidence.yaml changed of the format for this file (header_row, sheet, columns, values...).
+    overrides: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -92,8 +94,8 @@ def load_data(
     """One export's bytes typed by its mapping; `placeholders` are words meaning "no value" in any column."""
     shown = display_path
     system = normalise_system(system) if system else None
-    options = ReadOptions(**{**mapping.read.__dict__, **(read_overrides or {})})
-    raw = read_table(data, shown, options)
+    options = read_options(mapping.read, read_overrides or {}, shown)
+    raw = read_table(data, shown, options, allow_empty=mapping.schema.may_be_empty)
     declared = {"system": system} if system else {}
     typed = apply_mapping(raw, mapping, shown, declared, placeholders)
     frame, rejected = typed.frame, pd.DataFrame()
@@ -119,8 +121,20 @@ def load_data(
         mapping_path=mapping_path or _mapping_label(mapping),
         columns_used=typed.columns_used,
         absent_columns=typed.absent,
+        overrides={**(read_overrides or {}), **mapping.overrides},
     )
     return LoadedEvidence(frame=frame, provenance=provenance, rejected=rejected)
+
+
+def read_options(mapping_read: ReadOptions, overrides: dict, shown: str) -> ReadOptions:
+    """The mapping's read options with a file's own; `header_row: N` (1-based) replaces `skip_rows`."""
+    overrides = dict(overrides)
+    if "header_row" in overrides:
+        if mapping_read.format == "json":
+            raise LoadError([located(shown, "a JSON export has no header row", "remove `header_row:` for this file "
+                                                                               "in evidence.yaml")])
+        overrides["skip_rows"] = int(overrides.pop("header_row")) - 1
+    return ReadOptions(**{**mapping_read.__dict__, **overrides})
 
 
 def _mapping_label(mapping: Mapping) -> str:

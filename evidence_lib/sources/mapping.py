@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from evidence_lib.errors import EvidenceError, LoadError, MappingError, Problem, located, quote
+from evidence_lib.errors import DeclarationError, EvidenceError, LoadError, MappingError, Problem, located, quote
 from evidence_lib.period import parse_period
 from evidence_lib.sources.contain import resolve_inside
 from evidence_lib.sources.readers import RawTable, ReadOptions, normalise_header
@@ -79,6 +79,8 @@ class Mapping:
     read: ReadOptions
     sentinels: tuple[str, ...]
     rules: tuple[FieldRule, ...]
+    # What evidence.yaml changed of this mapping for one file (`columns:`, `values:`), as written.
+    overrides: dict = field(default_factory=dict)
 
     @property
     def schema(self) -> Schema:
@@ -154,10 +156,49 @@ def load_mapping(path: Path, data: bytes | None = None) -> Mapping:
     )
 
 
+def not_a_column(target: str, schema: Schema) -> str | None:
+    """Why `target` cannot be mapped (None: it is one of the schema's columns)."""
+    if target in schema.names:
+        return None
+    close = difflib.get_close_matches(str(target), schema.names, n=1)
+    return f"not a column of {schema.evidence_type}" + (f" (did you mean '{close[0]}'?)" if close else "")
+
+
+def with_overrides(mapping: Mapping, columns: dict[str, tuple[str, ...]], values: dict[str, dict],
+                   declared_in: str, where: str) -> Mapping:
+    """The mapping as evidence.yaml adjusts it for one file, so that a small difference needs no new mapping.
+
+    `columns` replaces a canonical column's sources (one name, or candidates) and keeps the rest
+    of its rule (values, formats, tz...); `values` is merged over the rule's value map.
+    """
+    if not columns and not values:
+        return mapping
+    rules = {rule.target: rule for rule in mapping.rules}
+    problems = [located(declared_in, f"{where}: {key}: {quote(name)} is {reason}",
+                        f"use one of {', '.join(mapping.schema.names)}")
+                for key, names in (("columns", columns), ("values", values)) for name in names
+                if (reason := not_a_column(name, mapping.schema))]
+    if problems:
+        raise DeclarationError(problems)
+    for target, sources in columns.items():
+        base = rules.get(target, FieldRule(target, "from"))
+        rules[target] = replace(base, combine="from", sources=tuple(sources), constant=None)
+    for target, value_map in values.items():
+        if target not in rules:
+            problems.append(located(declared_in, f"{where}: values: format {mapping.name} does not map '{target}'",
+                                    f"name its column too: `columns: {{{target}: <the export's column>}}`"))
+            continue
+        merged = {**rules[target].values, **{str(k).strip().casefold(): v for k, v in value_map.items()}}
+        rules[target] = replace(rules[target], values=merged)
+    if problems:
+        raise DeclarationError(problems)
+    written = {"columns": {t: list(s) for t, s in columns.items()}, "values": values}
+    return replace(mapping, rules=tuple(rules.values()), overrides={k: v for k, v in written.items() if v})
+
+
 def _parse_rule(target: str, rule: object, schema: Schema) -> FieldRule:
-    if target not in schema.names:
-        close = difflib.get_close_matches(target, schema.names, n=1)
-        raise ValueError(f"not a column of {schema.evidence_type}" + (f" (did you mean '{close[0]}'?)" if close else ""))
+    if reason := not_a_column(target, schema):
+        raise ValueError(reason)
     if isinstance(rule, str):
         return FieldRule(target, "from", (rule,))
     if isinstance(rule, list):  # the short form of candidates: `email: [Primary Email, Email]`

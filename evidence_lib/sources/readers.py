@@ -49,14 +49,15 @@ def normalise_header(name: object) -> str:
     return re.sub(r"\s+", " ", str(name).replace("\ufeff", "")).strip().casefold()
 
 
-def read_table(data: bytes, path: str, options: ReadOptions) -> RawTable:
+def read_table(data: bytes, path: str, options: ReadOptions, allow_empty: bool = False) -> RawTable:
+    """The file's rows; `allow_empty`: a header without rows is a valid, empty table (no service accounts)."""
     if not data.strip():
         raise LoadError([located(path, "the file is empty", "export it again; a 0-byte file is not evidence")])
     reader = {"csv": _read_csv, "xlsx": _read_xlsx, "json": _read_json}.get(options.format)
     if reader is None:
         raise LoadError([located(path, f"unknown file format '{options.format}'", "use csv, xlsx or json")])
     table = reader(data, path, options)
-    if table.frame.empty:
+    if table.frame.empty and not (allow_empty and len(table.frame.columns)):
         raise LoadError([located(path, "the file has a header but no data rows", "export it again with its rows")])
     return table
 
@@ -86,7 +87,8 @@ def decode(data: bytes, path: str, encoding: str) -> str:
 def _read_csv(data: bytes, path: str, options: ReadOptions) -> RawTable:
     text = decode(data, path, options.encoding).lstrip("\ufeff")
     delimiter = options.delimiter
-    _estimate_cells(text, path, delimiter)
+    header_line = _line(text, options.skip_rows)  # not a preamble line above it
+    check_cells(path, text.count("\n") + 1, header_line.count(delimiter) + 1)  # before pandas builds any cell
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -113,15 +115,20 @@ def _read_csv(data: bytes, path: str, options: ReadOptions) -> RawTable:
             problem = located(path, f"not a readable CSV: {exc}", "re-export the file as CSV")
         raise LoadError([problem]) from None
     if len(frame.columns) == 1:
-        _check_delimiter(text, path, delimiter)
+        _check_delimiter(header_line, path, delimiter, options.skip_rows + 1)
     frame.columns = _header_as_written(text, delimiter, options.skip_rows, list(frame.columns))
     return _finish_table(frame, first_row=options.skip_rows + 2)
 
 
-def _estimate_cells(text: str, path: str, delimiter: str) -> None:
-    """Lines × header fields, checked before pandas builds a cell object for each."""
-    first = text[: text.find("\n") if "\n" in text else len(text)]
-    check_cells(path, text.count("\n") + 1, first.count(delimiter) + 1)
+def _line(text: str, number: int) -> str:
+    """Line `number` (0-based) of the text, without splitting the whole file."""
+    start = 0
+    for _ in range(number):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return ""
+    end = text.find("\n", start)
+    return text[start:] if end < 0 else text[start:end]
 
 
 def _header_as_written(text: str, delimiter: str, skip_rows: int, parsed: list[str]) -> list[str]:
@@ -136,9 +143,9 @@ def _header_as_written(text: str, delimiter: str, skip_rows: int, parsed: list[s
     return written if len(written) == len(parsed) else parsed
 
 
-def _check_delimiter(text: str, path: str, delimiter: str) -> None:
+def _check_delimiter(header: str, path: str, delimiter: str, row: int) -> None:
     """A one-column table usually means the file uses another delimiter; say which."""
-    header = text.splitlines()[0] if text else ""
+    header = header.rstrip("\r")
     try:
         found = csv.Sniffer().sniff(header, delimiters="".join(DELIMITERS)).delimiter
     except csv.Error:
@@ -151,7 +158,7 @@ def _check_delimiter(text: str, path: str, delimiter: str) -> None:
                     f"the header splits on {DELIMITERS.get(found, repr(found))}s, not on "
                     f"{DELIMITERS.get(delimiter, repr(delimiter))}s",
                     f"declare `delimiter: \"{found}\"` for this file in evidence.yaml",
-                    row=1,
+                    row=row,
                 )
             ]
         )
