@@ -33,10 +33,10 @@ from evidence_lib.parameters import resolve_parameters
 from evidence_lib.period import Period, parse_period
 from evidence_lib.project import NOTEBOOKS_DIR, PROJECT_DIR
 from evidence_lib.render import render_failure_page, render_index, render_report
-from evidence_lib.validate import ERROR, EXCEPTIONS, PASS, worst
+from evidence_lib.validate import ERROR, EXCEPTIONS, OUT_OF_SCOPE, PASS, worst
 
 INVENTORY_NOTEBOOK = "00_inventory.ipynb"
-EXIT_CODES = {PASS: 0, EXCEPTIONS: 1, ERROR: 2}
+EXIT_CODES = {PASS: 0, OUT_OF_SCOPE: 0, EXCEPTIONS: 1, ERROR: 2}
 #: the latest as-of date a run accepts, in days after the period ends (the export may come months later)
 AS_OF_DAYS_AFTER = 400
 #: how often a worker checks that the run that started it is still alive
@@ -222,9 +222,9 @@ def run_period(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, .
                 "notebooks": [{"name": o.name, "status": o.status, "seconds": o.seconds, "error": o.error,
                                "has_results": o.has_results} for o in outcomes],
                 "controls": _control_rows(outcomes, notebooks, catalog),
+                "integrity": _integrity_rows(outcomes),
             }
-            summary["counts"] = {s: sum(c["status"] == s for c in summary["controls"])
-                                 for s in (PASS, EXCEPTIONS, ERROR)}
+            summary["counts"] = _counts(summary["controls"])
             render_index(builder.work_dir / "index.html", summary)
             run_dir = builder.finish({k: v for k, v in summary.items() if k != "counts"})
     return RunResult(run_dir, EXIT_CODES[status], status, outcomes, round(time.perf_counter() - started_clock, 2))
@@ -387,6 +387,27 @@ def _control_rows(outcomes: list[NotebookOutcome], notebooks: dict[str, list[str
                                    for r in result["rules"]],
                          "notebook": Path(name).stem, "reason": ""})
     return sorted(rows, key=lambda r: r["control"])
+
+
+def _integrity_rows(outcomes: list[NotebookOutcome]) -> list[dict]:
+    """Per notebook, the integrity checks of the evidence its controls rest on."""
+    rows = []
+    for outcome in outcomes:
+        checks = outcome.results.get("integrity")
+        if checks:
+            rows.append({"notebook": outcome.name, "status": checks["status"],
+                         "rules": [{k: r[k] for k in ("rule", "status", "population", "exception_count", "reason")}
+                                   for r in checks["rules"]]})
+    return rows
+
+
+def _counts(controls: list[dict]) -> dict:
+    """Controls per status, and the rules and systems scoped out: the index states them, never silent."""
+    rules = [r for c in controls for r in c["rules"]]
+    counts = {s: sum(c["status"] == s for c in controls) for s in (PASS, EXCEPTIONS, ERROR, OUT_OF_SCOPE)}
+    counts["rules_out_of_scope"] = sum(r["status"] == OUT_OF_SCOPE for r in rules)
+    counts["rules_with_systems_scoped_out"] = sum("scoped out:" in (r["reason"] or "") for r in rules)
+    return counts
 
 
 def _declared_parameters(notebook: Path) -> set[str]:
