@@ -19,7 +19,8 @@ from evidence_lib.sources.schemas import SCHEMAS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "vendors"
 CITED = ("github_pull_requests_rest_json", "github_pr_list_cli_json", "gitlab_merge_requests_json", "jira_cloud_csv",
-         "servicenow_change_request_csv")
+         "servicenow_change_request_csv", "okta_users_csv", "okta_users_api_json", "entra_id_users_csv",
+         "google_workspace_users_csv")
 
 
 def load(fmt: str, fixture: str, **kwargs):
@@ -194,3 +195,100 @@ def test_servicenow_change_request_csv_by_labels():
     assert column(frame, "testing_evidence") == ["Key check", None]
     assert loaded.provenance.absent_columns == ("approver",)
     assert loaded.provenance.columns_used["ticket_id"] == "Number"
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+def test_okta_user_accounts_report_csv():
+    loaded = load("okta_users_csv", "okta_users.csv", system="Okta")
+    frame = loaded.frame
+    assert frame.index.tolist() == [2, 3, 4, 5, 6, 7]
+    assert column(frame, "system") == ["okta"] * 6
+    assert column(frame, "account_id") == ["ana.diaz@northwind.example", "bo.li@northwind.example",
+                                           "kit.ray@northwind.example", "lee.chan@northwind.example",
+                                           "new.hire@northwind.example", "svc-scim@northwind.example"]
+    assert column(frame, "email") == ["ana.diaz@northwind.example", "bo.li@northwind.example",
+                                      "kit.ray@northwind.example", None, "new.hire@northwind.example", None]
+    assert column(frame, "display_name") == ["Ana Díaz", "Bo Li", "Kit Ray", "Lee Chan", "New Hire", "SCIM Service"]
+    # "Active" and "Pending user action" are the Admin Console's labels of ACTIVE and PROVISIONED.
+    assert column(frame, "enabled") == [True, True, False, False, True, True]
+    assert column(frame, "mfa_enabled") == [True, True, False, False, False, False]
+    assert column(frame, "is_admin") == [True, False, False, False, False, True]
+    assert column(frame, "roles") == ["Super Administrator", None, None, None, None, "Read-only Administrator"]
+    assert column(frame, "created_at") == [utc("2025-01-06 15:02:11"), utc("2025-03-01 09:00"),
+                                           utc("2024-11-12 10:00"), utc("2024-02-01 10:00"),
+                                           utc("2026-09-29 13:00"), utc("2023-05-05 05:05:05")]
+    assert column(frame, "last_login_at") == [utc("2026-09-28 08:15"), utc("2026-09-30 17:45:12"),
+                                              utc("2026-06-01 07:30"), None, None, utc("2026-09-01 00:00")]
+    assert column(frame, "disabled_at") == [None, None, utc("2026-07-15 09:00"), utc("2026-08-01 12:00"), None, None]
+
+
+def test_okta_users_api_json():
+    loaded = load("okta_users_api_json", "okta_users_api.json", system="okta")
+    frame = loaded.frame
+    assert frame.index.tolist() == [1, 2, 3, 4, 5]
+    assert column(frame, "account_id") == ["ana.diaz@northwind.example", "kit.ray@northwind.example",
+                                           "lee.chan@northwind.example", "new.hire@northwind.example",
+                                           "bo.li@northwind.example"]
+    assert column(frame, "email") == ["ana.diaz@northwind.example", "kit.ray@northwind.example",
+                                      "lee.chan@northwind.example", "new.hire@northwind.example",
+                                      "bo.li@northwind.example"]
+    assert column(frame, "display_name") == ["Ana Díaz", "Kit Ray", "Lee Chan", "New Hire", "Bo Li"]
+    # ACTIVE, SUSPENDED, DEPROVISIONED, STAGED, PASSWORD_EXPIRED
+    assert column(frame, "enabled") == [True, False, False, False, True]
+    assert column(frame, "created_at") == [utc("2025-01-06 15:02:11"), utc("2024-11-12 10:00"),
+                                           utc("2024-02-01 10:00"), utc("2026-09-29 13:00"), utc("2025-03-01 09:00")]
+    assert column(frame, "last_login_at") == [utc("2026-09-28 08:15"), utc("2026-06-01 07:30"), None, None,
+                                              utc("2026-09-19 18:00")]
+    assert column(frame, "disabled_at") == [None, utc("2026-07-15 09:00"), utc("2026-08-01 12:00"), None, None]
+    assert column(frame, "mfa_enabled") == [None] * 5 and column(frame, "is_admin") == [None] * 5
+
+
+def test_okta_users_api_unknown_status_is_an_error(tmp_path):
+    export = tmp_path / "users.json"
+    export.write_text('[{"status": "FROZEN", "profile": {"login": "a@x.io", "email": "a@x.io"}}]', encoding="utf-8")
+    with pytest.raises(LoadError) as error:
+        load_file(export, load_mapping(builtin_mappings()["okta_users_api_json"]), system="okta")
+    assert "row 1:column 'status': cannot read 'FROZEN' as enabled (bool)" in str(error.value)
+
+
+def test_entra_id_download_users_csv():
+    loaded = load("entra_id_users_csv", "entra_id_users.csv", system="entra")
+    frame = loaded.frame
+    assert column(frame, "account_id") == ["ana.diaz@northwind.example", "bo.li@northwind.example",
+                                           "partner_contoso.com#EXT#@northwind.onmicrosoft.com",
+                                           "svc-backup@northwind.onmicrosoft.com", "kit.ray@northwind.example"]
+    assert column(frame, "email") == ["ana.diaz@northwind.example", "bo.li@northwind.example", "partner@contoso.com",
+                                      None, "kit.ray@northwind.example"]
+    assert column(frame, "display_name") == ["Ana Díaz", "Bo Li", "Partner (Contoso)", "Backup Service", "Kit Ray"]
+    assert column(frame, "enabled") == [True, False, True, True, False]  # True, False, TRUE, true, FALSE
+    # Documented: the download has no sign-in, creation, MFA or role columns.
+    for name in ("last_login_at", "created_at", "mfa_enabled", "is_admin"):
+        assert column(frame, name) == [None] * 5
+
+
+def test_google_workspace_download_users_csv():
+    loaded = load("google_workspace_users_csv", "google_workspace_users.csv", system="google")
+    frame = loaded.frame
+    assert column(frame, "account_id") == ["ana.diaz@northwind.example", "Bo.Li@northwind.example",
+                                           "kit.ray@northwind.example", "new.hire@northwind.example",
+                                           "shared-ops@northwind.example"]
+    assert column(frame, "email") == ["ana.diaz@northwind.example", "bo.li@northwind.example",
+                                      "kit.ray@northwind.example", "new.hire@northwind.example",
+                                      "shared-ops@northwind.example"]
+    assert column(frame, "display_name") == ["Ana Díaz", "Bo Li", "Kit Ray", "New Hire", None]
+    assert column(frame, "enabled") == [True, False, True, True, True]  # Active, Suspended, ACTIVE, ...
+    assert column(frame, "mfa_enabled") == [True, False, True, False, False]
+    assert column(frame, "last_login_at") == [utc("2026-09-28 08:15"), utc("2026-06-01 10:00"),
+                                              utc("2026-09-30 23:59:59"), None, utc("2026-09-15 12:00")]
+    assert loaded.provenance.columns_used["enabled"] == "Status [READ ONLY]"
+
+
+def test_google_workspace_plain_headers_are_candidates(tmp_path):
+    export = tmp_path / "users.csv"
+    export.write_text("First Name,Last Name,Email Address,Status,Last Sign In,2sv Enrolled\n"
+                      "Ana,Díaz,ana@x.io,Suspended,2026/09/28 08:15:00,False\n", encoding="utf-8")
+    frame = load_file(export, load_mapping(builtin_mappings()["google_workspace_users_csv"]), system="g").frame
+    assert column(frame, "enabled") == [False] and column(frame, "display_name") == ["Ana Díaz"]
+    assert column(frame, "last_login_at") == [utc("2026-09-28 08:15")]
