@@ -284,6 +284,40 @@ def clean(out: Path, period: str | None, yes: bool) -> None:
     sys.exit(EXIT_OK)
 
 
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--write", is_flag=True,
+              help="Write FOLDER/evidence.yaml (never over an existing one: then evidence.yaml.proposed).")
+@click.option("--period", help="The audit period the exports cover, for `period:` (2026-Q3, 2026-08).")
+@click.option("--company", help="The company's name, for `company:`.")
+@click.option("--ignore", "ignore", multiple=True, metavar="PATTERN",
+              help="A file (or glob pattern) that is not evidence: not read, listed under `ignore:` (repeatable).")
+def init(folder: Path, write: bool, period: str | None, company: str | None, ignore: tuple[str, ...]) -> None:
+    """Recognise every export in FOLDER by its header and propose its evidence.yaml.
+
+    Each CSV, XLSX (every sheet) and JSON file is scored against every built-in format; a file
+    is placed when all the columns its best format requires are present. Prints the proposal
+    (YAML, each choice explained in a comment) and, on stderr, the files it could not place
+    with their closest format and the columns they lack.
+
+    Exit codes: 0 every file placed, 2 some files not placed (or a bad argument), 3 internal error.
+
+    Example: evidence init data/samples/2026-Q3 --period 2026-Q3 --ignore expected_exceptions.csv --write
+    """
+    from evidence_lib.sources.detect import propose, write_proposal
+
+    proposal = propose(folder, ignore=ignore, period=period, company=company)
+    if write:
+        written = write_proposal(proposal)
+        click.echo(f"proposal written to {written}"
+                   + ("" if written.name == "evidence.yaml" else " (evidence.yaml exists and was left as it is)"))
+    else:
+        click.echo(proposal.to_yaml(), nl=False)
+    for item in proposal.unplaced:
+        click.echo(f"not placed: {folder / item.path}: {item.reason}", err=True)
+    sys.exit(EXIT_OK if proposal.complete else EXIT_ERROR)
+
+
 def _period(text: str, start: str | None = None, end: str | None = None):
     """parse_period, with a date that does not exist (2026-02-30) as the user's error it is."""
     from evidence_lib.period import parse_period
