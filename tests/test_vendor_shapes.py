@@ -20,7 +20,7 @@ from evidence_lib.sources.schemas import SCHEMAS
 FIXTURES = Path(__file__).parent / "fixtures" / "vendors"
 CITED = ("github_pull_requests_rest_json", "github_pr_list_cli_json", "gitlab_merge_requests_json", "jira_cloud_csv",
          "servicenow_change_request_csv", "okta_users_csv", "okta_users_api_json", "entra_id_users_csv",
-         "google_workspace_users_csv")
+         "google_workspace_users_csv", "bamboohr_employees_csv", "workday_custom_report_xlsx")
 
 
 def load(fmt: str, fixture: str, **kwargs):
@@ -292,3 +292,42 @@ def test_google_workspace_plain_headers_are_candidates(tmp_path):
     frame = load_file(export, load_mapping(builtin_mappings()["google_workspace_users_csv"]), system="g").frame
     assert column(frame, "enabled") == [False] and column(frame, "display_name") == ["Ana Díaz"]
     assert column(frame, "last_login_at") == [utc("2026-09-28 08:15")]
+
+
+# --- HR roster --------------------------------------------------------------------------------
+
+
+def test_bamboohr_employee_report_csv():
+    loaded = load("bamboohr_employees_csv", "bamboohr_employees.csv")
+    frame = loaded.frame
+    assert column(frame, "employee_id") == ["101", "102", "103", "104", "105"]
+    assert column(frame, "name") == ["Zoë Ng", "Omar Haddad", "Lee Chan", "Ada Park", "Sam Okoro"]
+    assert column(frame, "email") == ["zoe.ng@northwind.example", "omar.haddad@northwind.example",
+                                      "lee.chan@northwind.example", "ada.park@northwind.example",
+                                      "sam.okoro@northwind.example"]
+    assert column(frame, "worker_type") == ["employee", "employee", "contractor", "employee", "contractor"]
+    assert column(frame, "status") == ["active", "active", "terminated", "active", "terminated"]
+    assert column(frame, "hire_date") == [day("2025-03-04"), day("2024-11-15"), day("2024-01-02"), day("2026-09-28"),
+                                          day("2025-06-01")]
+    assert column(frame, "termination_date") == [None, None, day("2026-08-01"), None, day("2026-06-30")]
+    assert column(frame, "department") == ["Sales", "Support", "Engineering", "Finance", None]
+    assert column(frame, "title") == ["Account Executive", "Support Engineer", "Contract Developer", "Controller",
+                                      "Security Consultant"]
+
+
+def test_workday_custom_report_xlsx_without_a_title_row():
+    loaded = load("workday_custom_report_xlsx", "workday_custom_report.xlsx")
+    frame = loaded.frame
+    assert frame.index.tolist() == [2, 3, 4, 5]  # the header is row 1
+    assert loaded.provenance.sheet == "Workers_for_Audit"  # the report's own sheet name, read as the first sheet
+    assert column(frame, "employee_id") == ["1001", "1002", "C-77", "1004"]
+    assert column(frame, "name") == ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson"]
+    assert column(frame, "email") == ["ada.lovelace@northwind.example", "grace.hopper@northwind.example",
+                                      "alan.turing@northwind.example", "katherine.johnson@northwind.example"]
+    assert column(frame, "worker_type") == ["employee", "employee", "contractor", "employee"]
+    assert column(frame, "status") == ["active", "leave", "terminated", "active"]
+    assert column(frame, "hire_date") == [day("2020-02-03"), day("2019-07-01"), day("2026-03-01"), day("2026-09-28")]
+    assert column(frame, "termination_date") == [None, None, day("2026-08-15"), None]
+    assert column(frame, "department") == ["R&D", "R&D", "Security", "Finance"]
+    assert column(frame, "title") == ["Principal Engineer", "Engineering Manager", "Contract Cryptographer", "Analyst"]
+    assert column(frame, "manager_id") == ["1000", "1000", "1002", None]
