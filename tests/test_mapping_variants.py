@@ -298,3 +298,56 @@ def test_a_header_only_roster_is_still_an_error(sample_copy):
     sheet.delete_rows(3, sheet.max_row)
     book.save(path)
     assert "the file has a header but no data rows" in problems(sample_copy, ROSTER)
+
+
+# --- finding the header row (for `evidence init`) -------------------------------------------
+
+
+def header_search(path, fmt, known, **read):
+    from evidence_lib.sources.readers import ReadOptions, find_header_row
+
+    return find_header_row(path.read_bytes(), str(path), ReadOptions(format=fmt, **read), set(known))
+
+
+SCREENING_HEADERS = {"Candidate ID", "Candidate Name", "Report Status", "Completed On", "Package", "Report ID"}
+
+
+def test_find_header_row_below_a_csv_preamble(sample_copy):
+    path = sample_copy / "people/screening_results.csv"
+    header, _, encoding = read_csv(path)
+    # A preamble line sharing one word with the header is not taken for it.
+    path.write_text("Report ID,generated 2026-10-01\n\nScreening report for Northwind\n" + path.read_text(encoding),
+                    encoding=encoding)
+    assert header_search(path, "csv", {" candidate id", "REPORT STATUS", "Package", "Report ID"}) == (4, header)
+
+
+def test_find_header_row_reads_the_declared_delimiter_and_encoding(tmp_path):
+    path = tmp_path / "legacy.csv"
+    path.write_bytes("Exported by Müller\nLogin;E-Mail;Zustand\nmüller;m@x.de;Aktiv\n".encode("cp1252"))
+    found = header_search(path, "csv", {"Login", "E-Mail"}, delimiter=";", encoding="cp1252")
+    assert found == (2, ["Login", "E-Mail", "Zustand"])
+
+
+def test_find_header_row_without_known_headers_takes_the_first_non_empty_row(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("\n\nid,name\n1,a\n")
+    assert header_search(path, "csv", {"nothing", "known"}) == (3, ["id", "name"])
+
+
+def test_find_header_row_below_an_xlsx_cover_title(sample_copy):
+    import openpyxl
+
+    path = sample_copy / ROSTER
+    sheet = openpyxl.load_workbook(path, read_only=True)["Workers"]
+    header = [c for c in next(sheet.iter_rows(min_row=2, max_row=2, values_only=True)) if c is not None]
+    number, cells = header_search(path, "xlsx", {"Employee ID", "Worker", "Hire Date"}, sheet="Workers")
+    assert (number, cells) == (2, header)
+
+
+def test_find_header_row_of_json_is_the_first_records_dotted_keys(sample_copy):
+    path = sample_copy / "changes/github_merged_prs.json"
+    number, keys = header_search(path, "json", {"number"})
+    # The sample's first pull request, flattened by hand (json_normalize's order: plain keys first).
+    assert number == 0 and sorted(keys) == sorted([
+        "number", "state", "title", "body", "user.login", "user.type", "merged_at", "merged_by.login", "head.ref",
+        "base.ref", "base.repo.full_name", "base.repo.private", "html_url"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -60,6 +61,64 @@ def read_table(data: bytes, path: str, options: ReadOptions, allow_empty: bool =
     if table.frame.empty and not (allow_empty and len(table.frame.columns)):
         raise LoadError([located(path, "the file has a header but no data rows", "export it again with its rows")])
     return table
+
+
+def find_header_row(data: bytes, path: str, options: ReadOptions, known_headers: set[str],
+                    max_scan: int = 30) -> tuple[int, list[str]]:
+    """The 1-based row holding an export's column names, and its cells (for `evidence init`).
+
+    Among the first `max_scan` rows, the row with the most cells among `known_headers` (compared
+    as normalise_header does) wins if it has at least two: a title or a preamble above the header
+    shares at most a word with it. Otherwise the first non-empty row. JSON has no header row:
+    (0, the keys of the first record, dotted as pd.json_normalize flattens them).
+    """
+    if options.format == "json":
+        return 0, list(pd.json_normalize(_json_records(data, path, options)[:1], sep=".").columns)
+    rows = {"csv": _first_csv_rows, "xlsx": _first_xlsx_rows}.get(options.format)
+    if rows is None:
+        raise LoadError([located(path, f"unknown file format '{options.format}'", "use csv, xlsx or json")])
+    scanned = [(number, _trimmed(cells)) for number, cells in enumerate(rows(data, path, options, max_scan), 1)]
+    known = {normalise_header(h) for h in known_headers}
+    scores = [(len({normalise_header(c) for c in cells} & known), -number, number, cells)
+              for number, cells in scanned if cells]
+    if not scores:
+        raise LoadError([located(path, f"no column names in the first {max_scan} rows", "export it again with "
+                                                                                          "column headers")])
+    best = max(scores)
+    score, _, number, cells = best if best[0] >= 2 else scores[0]
+    return number, cells
+
+
+def _trimmed(cells: list[str]) -> list[str]:
+    """A row's cells without the empty ones a spreadsheet leaves after the last."""
+    cells = [str(c).strip() for c in cells]
+    while cells and not cells[-1]:
+        cells.pop()
+    return cells
+
+
+def _first_csv_rows(data: bytes, path: str, options: ReadOptions, count: int) -> list[list[str]]:
+    text = decode(data, path, options.encoding).lstrip("\ufeff")
+    try:
+        return list(itertools.islice(csv.reader(io.StringIO(text), delimiter=options.delimiter), count))
+    except csv.Error as exc:
+        raise LoadError([located(path, f"not a readable CSV: {exc}", "re-export the file as CSV")]) from None
+
+
+def _first_xlsx_rows(data: bytes, path: str, options: ReadOptions, count: int) -> list[list[str]]:
+    import python_calamine as calamine
+
+    check_xlsx(data, path)
+    try:
+        book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheet = _sheet_name(list(book.sheet_names), options.sheet, path)
+        grid = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=count)
+    except LoadError:
+        raise
+    except Exception as exc:  # calamine raises its own zip/xml/password errors, and ValueError
+        raise LoadError([located(path, f"not a readable XLSX workbook ({type(exc).__name__}: {exc})",
+                                 "save it again as .xlsx")]) from None
+    return [[_cell_text(v) for v in row] for row in grid]
 
 
 def decode(data: bytes, path: str, encoding: str) -> str:
@@ -193,15 +252,7 @@ def _read_xlsx(data: bytes, path: str, options: ReadOptions) -> RawTable:
     try:
         book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         names = list(book.sheet_names)
-        sheet = options.sheet
-        if isinstance(sheet, int):
-            if sheet >= len(names):
-                raise LoadError([located(path, f"the workbook has no sheet number {sheet + 1}", f"sheets: {names}")])
-            sheet = names[sheet]
-        elif sheet not in names:
-            raise LoadError(
-                [located(path, f"the workbook has no sheet '{sheet}'", f"declare one of {names} as `sheet:`")]
-            )
+        sheet = _sheet_name(names, options.sheet, path)
         # Other sheets only for their header (a hint when the data is on another sheet).
         head = options.skip_rows + 1
         grid = {name: book.get_sheet_by_name(name).to_python(skip_empty_area=False,
@@ -226,6 +277,17 @@ def _read_xlsx(data: bytes, path: str, options: ReadOptions) -> RawTable:
     return table
 
 
+def _sheet_name(names: list[str], sheet: str | int, path: str) -> str:
+    """The declared sheet (by name, or by 0-based number) of a workbook with these sheets."""
+    if isinstance(sheet, int):
+        if sheet >= len(names):
+            raise LoadError([located(path, f"the workbook has no sheet number {sheet + 1}", f"sheets: {names}")])
+        return names[sheet]
+    if sheet not in names:
+        raise LoadError([located(path, f"the workbook has no sheet '{sheet}'", f"declare one of {names} as `sheet:`")])
+    return sheet
+
+
 def _head(cells: list[list], skip_rows: int) -> list[str]:
     return [_cell_text(v) for v in cells[skip_rows]] if len(cells) > skip_rows else []
 
@@ -236,6 +298,16 @@ def _other_sheets_hint(others: dict[str, list[str]]) -> str:
 
 
 def _read_json(data: bytes, path: str, options: ReadOptions) -> RawTable:
+    records = _json_records(data, path, options)
+    check_cells(path, len(records), len(set().union(*(_leaf_keys(r) for r in records))), what="the JSON list")
+    frame = pd.json_normalize(records, sep=".")
+    # A record without a key (or with null) has a blank cell there, never the text "nan" or "None".
+    frame = frame.apply(lambda column: column.map(_cell_text)).astype(str) if len(frame.columns) else frame
+    return _finish_table(frame, first_row=1)
+
+
+def _json_records(data: bytes, path: str, options: ReadOptions) -> list[dict]:
+    """The export's list of JSON objects, at `options.records`; never empty."""
     text = decode(data, path, options.encoding)
     check_json_depth(text, path)
     try:
@@ -261,11 +333,7 @@ def _read_json(data: bytes, path: str, options: ReadOptions) -> RawTable:
                                      row=number)])
     if not records:
         raise LoadError([located(path, "the JSON list has no records", "export it again with its records")])
-    check_cells(path, len(records), len(set().union(*(_leaf_keys(r) for r in records))), what="the JSON list")
-    frame = pd.json_normalize(records, sep=".")
-    # A record without a key (or with null) has a blank cell there, never the text "nan" or "None".
-    frame = frame.apply(lambda column: column.map(_cell_text)).astype(str) if len(frame.columns) else frame
-    return _finish_table(frame, first_row=1)
+    return records
 
 
 def _keep_repeated_keys(pairs: list[tuple[str, object]]) -> dict:
