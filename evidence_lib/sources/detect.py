@@ -335,7 +335,8 @@ def place(relative: str, data: bytes, formats: list[_Format], shown: str) -> Fil
     scored = [(score(h, f), h, f) for h in headers for f in usable]
     fits = sorted((s for s in scored if s[0].complete and s[0].read_format == kind
                    and (kind != "json" or s[1].records == s[2].mapping.read.records)),
-                  key=lambda s: (-s[0].score, -s[0].named_found, s[1].sheet_index, s[0].format))
+                  key=lambda s: (-s[0].score, -s[0].named_found, len(_overrides(s[1], s[2].mapping.read)),
+                                 s[1].sheet_index, s[0].format))
     if fits:
         return _placement(relative, fits, headers)
     return _unplaced(relative, kind, scored)
@@ -343,7 +344,31 @@ def place(relative: str, data: bytes, formats: list[_Format], shown: str) -> Fil
 
 def _placement(relative: str, fits: list, headers: list[Header]) -> FilePlacement:
     match, header, fmt = fits[0]
-    read = fmt.mapping.read
+    overrides = _overrides(header, fmt.mapping.read)
+    others = [f"'{h.sheet}'" for h in headers if h.sheet and h.sheet != header.sheet]
+    notes = []
+    if header.row != 1 or others:
+        notes.append(f"header on row {header.row}" + (f" of sheet '{header.sheet}'" if header.sheet else "")
+                     + (f" (other sheets: {', '.join(others)})" if others else ""))
+    tied = [m.format for m, _, _ in fits[1:] if m.score == match.score]
+    if tied:
+        notes.append(f"matches as well: {', '.join(dict.fromkeys(tied))}: check which export this is")
+    fitting: dict[str, float] = {}
+    for other, _, _ in fits[1:]:
+        if other.score < match.score and other.format != match.format:
+            fitting.setdefault(other.format, other.score)
+    if fitting:
+        notes.append("also fits, less well: " + ", ".join(f"{n} ({v:.2f})" for n, v in list(fitting.items())[:3]))
+    system, guessed = (None, False)
+    if match.evidence_type == "accounts":
+        system, guessed = guess_system(fmt.mapping.name, relative)
+    return FilePlacement(path=relative, evidence_type=match.evidence_type, format=match.format, system=system,
+                         header_row=header.row, sheet=header.sheet, score=match.score, matched=match.matched,
+                         missing=match.absent, system_guessed=guessed, overrides=overrides, note="; ".join(notes))
+
+
+def _overrides(header: Header, read) -> dict:
+    """What evidence.yaml must say for this file beyond the format's own read options."""
     overrides: dict = {}
     if header.format == "xlsx":
         wanted = read.sheet if isinstance(read.sheet, str) else None
@@ -355,20 +380,7 @@ def _placement(relative: str, fits: list, headers: list[Header]) -> FilePlacemen
         overrides["encoding"] = header.encoding
     if header.format == "csv" and header.delimiter != read.delimiter:
         overrides["delimiter"] = header.delimiter
-    others = [f"'{h.sheet}'" for h in headers if h.sheet and h.sheet != header.sheet]
-    notes = []
-    if header.row != 1 or others:
-        notes.append(f"header on row {header.row}" + (f" of sheet '{header.sheet}'" if header.sheet else "")
-                     + (f" (other sheets: {', '.join(others)})" if others else ""))
-    tied = [m.format for m, _, _ in fits[1:] if m.score == match.score and m.evidence_type == match.evidence_type]
-    if tied:
-        notes.append(f"matches as well: {', '.join(dict.fromkeys(tied))}: check which export this is")
-    system, guessed = (None, False)
-    if match.evidence_type == "accounts":
-        system, guessed = guess_system(fmt.mapping.name, relative)
-    return FilePlacement(path=relative, evidence_type=match.evidence_type, format=match.format, system=system,
-                         header_row=header.row, sheet=header.sheet, score=match.score, matched=match.matched,
-                         missing=match.absent, system_guessed=guessed, overrides=overrides, note="; ".join(notes))
+    return overrides
 
 
 def _unplaced(relative: str, kind: str, scored: list) -> Unplaced:
@@ -380,8 +392,10 @@ def _unplaced(relative: str, kind: str, scored: list) -> Unplaced:
                   f"{kind}: save it as {match.read_format}, or copy that mapping with `read: {{format: {kind}}}` "
                   f"and point `format:` at your copy")
     elif match.complete:  # JSON with its records under another key than the format reads
-        reason = (f"its records under '{header.records or '(the document)'}' match format {match.format}, which "
-                  f"reads '{match.read_format == 'json' and fmt.mapping.read.records or '(the document)'}'")
+        reads = fmt.mapping.read.records
+        reason = (f"its records under '{header.records}' match format {match.format}, which reads "
+                  + (f"the list under '{reads}'" if reads else "a list at the top of the document")
+                  + ": export the list itself, or copy that mapping with `read: {format: json, records: ...}`")
     elif match.named_found:
         reason = f"is this {match.format} ({match.evidence_type})? these columns are missing: {', '.join(match.looked_for)}"
     else:
