@@ -20,7 +20,9 @@ from evidence_lib.sources.schemas import SCHEMAS
 FIXTURES = Path(__file__).parent / "fixtures" / "vendors"
 CITED = ("github_pull_requests_rest_json", "github_pr_list_cli_json", "gitlab_merge_requests_json", "jira_cloud_csv",
          "servicenow_change_request_csv", "okta_users_csv", "okta_users_api_json", "entra_id_users_csv",
-         "google_workspace_users_csv", "bamboohr_employees_csv", "workday_custom_report_xlsx")
+         "google_workspace_users_csv", "bamboohr_employees_csv", "screening_by_email_csv")
+# Shapes with no vendor page behind them: the comment and the description say so.
+UNCITED = ("workday_custom_report_xlsx", "lms_completions_by_email_csv")
 
 
 def load(fmt: str, fixture: str, **kwargs):
@@ -48,6 +50,15 @@ def test_each_shape_is_a_valid_mapping_citing_its_source(name):
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# Source:") and "http" in mapping.description  # the citation, twice
     assert "\nsource: {url:" in text
+
+
+@pytest.mark.parametrize("name", UNCITED)
+def test_shapes_without_vendor_documentation_say_so(name):
+    path = builtin_mappings()[name]
+    mapping = load_mapping(path)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# Source:") and "GUESS" in text and "found: false" in text
+    assert "guessed" in mapping.description
 
 
 # --- deployments ------------------------------------------------------------------------------
@@ -331,3 +342,55 @@ def test_workday_custom_report_xlsx_without_a_title_row():
     assert column(frame, "department") == ["R&D", "R&D", "Security", "Finance"]
     assert column(frame, "title") == ["Principal Engineer", "Engineering Manager", "Contract Cryptographer", "Analyst"]
     assert column(frame, "manager_id") == ["1000", "1000", "1002", None]
+
+
+# --- training and background checks keyed by e-mail ------------------------------------------
+
+
+def test_lms_completions_by_email_csv():
+    loaded = load("lms_completions_by_email_csv", "lms_completions_by_email.csv")
+    frame = loaded.frame
+    assert column(frame, "employee_id") == [None] * 5  # the LMS knows no employee ids
+    assert column(frame, "email") == ["zoe.ng@northwind.example", "omar.haddad@northwind.example",
+                                      "lee.chan@northwind.example", "lee.chan@northwind.example",
+                                      "ada.park@northwind.example"]
+    assert column(frame, "course") == ["Security Awareness Training 2026"] * 5
+    assert column(frame, "completed_at") == [utc("2026-07-14 16:00"), utc("2026-07-20"), utc("2026-07-22 09:30"),
+                                             utc("2026-07-23 10:15"), utc("2026-09-30")]
+    assert column(frame, "status") == ["completed", "completed", "failed", "completed", "in_progress"]
+
+
+def test_lms_an_in_progress_learner_without_a_date_cannot_load(tmp_path):
+    """The schema requires completed_at on every row, even where the LMS has no completion to date."""
+    export = tmp_path / "lms.csv"
+    export.write_text("Learner Email,Course Title,Completion Date,Status\n"
+                      "ada.park@northwind.example,Security Awareness Training 2026,,Not Started\n", encoding="utf-8")
+    with pytest.raises(LoadError) as error:
+        load_file(export, load_mapping(builtin_mappings()["lms_completions_by_email_csv"]))
+    assert "row 2:column 'Completion Date': no value for required 'completed_at'" in str(error.value)
+
+
+def test_screening_by_email_csv_reads_status_and_result_together():
+    loaded = load("screening_by_email_csv", "screening_by_email.csv")
+    frame = loaded.frame
+    assert column(frame, "employee_id") == [None] * 5
+    assert column(frame, "email") == ["zoe.ng@northwind.example", "omar.haddad@northwind.example",
+                                      "ada.park@northwind.example", "sam.okoro@northwind.example",
+                                      "lee.chan@northwind.example"]
+    assert column(frame, "name") == ["Zoë Ng", "Omar Haddad", "Ada Park", "Sam Okoro", "Lee Chan"]
+    # complete+clear, complete+consider, pending, CANCELED, suspended (waiting on the candidate)
+    assert column(frame, "status") == ["clear", "consider", "pending", "cancelled", "pending"]
+    assert column(frame, "completed_at") == [day("2025-02-24"), day("2024-11-06"), None, None, None]
+    assert column(frame, "package") == ["tasker_standard", "tasker_standard", "driver_pro", "tasker_standard",
+                                        "tasker_standard"]
+    assert column(frame, "report_id") == ["4722c07dd9a10c3985ae432a", "5f1e2d3c4b5a69788796a5b4",
+                                          "6a7b8c9d0e1f2a3b4c5d6e7f", "7b8c9d0e1f2a3b4c5d6e7f80",
+                                          "8c9d0e1f2a3b4c5d6e7f8091"]
+
+
+def test_screening_a_complete_report_without_a_result_is_an_error(tmp_path):
+    export = tmp_path / "screening.csv"
+    export.write_text("Candidate Email,Status,Result\nzoe.ng@northwind.example,complete,\n", encoding="utf-8")
+    with pytest.raises(LoadError) as error:
+        load_file(export, load_mapping(builtin_mappings()["screening_by_email_csv"]))
+    assert "row 2:column 'Status+Result': cannot read 'complete' as status (enum)" in str(error.value)
