@@ -202,3 +202,15 @@ def test_json_records_under_a_key_and_links_out_of_the_folder(tmp_path):
     assert unplaced["linked.json"] == "a symbolic link leading outside the folder: not read"
     assert "records under 'members' match format github_org_members_json" in unplaced["wrapped.json"]
     assert proposal.ignored == ("README.md",)
+
+
+def test_required_columns_alone_are_a_question_not_a_placement(tmp_path, run_cli):
+    # generic_accounts_csv needs account_id and status (for 'enabled') and names 8 more columns.
+    write_csv(tmp_path / "app_accounts.csv", [["account_id", "status"], ["ann", "active"]])
+    proposal = propose(tmp_path)
+    assert proposal.files == ()
+    [question] = proposal.unplaced
+    assert question.closest_format == "generic_accounts_csv" and question.missing == ()
+    assert question.reason.startswith("is this generic_accounts_csv (accounts)? its required columns are present, "
+                                      "but only 2 of the 10 columns it names")
+    assert run_cli("init", tmp_path).exit_code == 2

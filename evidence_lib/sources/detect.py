@@ -1,22 +1,23 @@
 """`evidence init`: recognise each export in a folder by its header and propose evidence.yaml.
 
 Every file is read only as far as its header: the first rows of a CSV (delimiter and encoding
-sniffed), of every sheet of a workbook, or the keys of a JSON list of records. The header is
-the row naming the most columns some built-in mapping knows (cover sheets, title rows and CSV
-preambles sit above it). The header is then scored against every built-in mapping:
+sniffed), of every sheet of a workbook, or the keys of a JSON list of records (the document, or
+a list under a top-level key). readers.find_header_row finds a table's header: the row naming
+the most columns some built-in mapping knows (cover sheets, title rows and CSV preambles sit
+above it). The header is then scored against every built-in mapping:
 
     score = required found / required        (a required canonical column is found when the
           + named found / named                columns its rule reads are present)
 
-A file is placed only when every required column of a format is found; the best such format
-wins (ties: the more columns named, then the name). Anything else is a question for the user,
+A file is placed only when every required column of a format is found and the score is at
+least PLACE_AT (half the format's columns present); the best such format wins (ties: the more
+columns named, the fewer read overrides, then the name). Anything else is a question for the user,
 with the closest format and the canonical columns missing, never a silent choice.
 """
 
 from __future__ import annotations
 
 import codecs
-import csv
 import difflib
 import io
 import json
@@ -30,16 +31,17 @@ from pathlib import Path
 
 import yaml
 
-from evidence_lib.errors import EvidenceError, ProblemsError, quote
+from evidence_lib.errors import EvidenceError, LoadError, ProblemsError, quote
 from evidence_lib.sources.declaration import DECLARATION
 from evidence_lib.sources.limits import check_json_depth, check_xlsx, read_regular_file
 from evidence_lib.sources.mapping import FieldRule, Mapping, builtin_mappings, load_mapping
-from evidence_lib.sources.readers import DELIMITERS, normalise_header
+from evidence_lib.sources.readers import DELIMITERS, ReadOptions, find_header_row, normalise_header
 
 PROPOSED = DECLARATION + ".proposed"
 MAX_SCAN = 30  # rows looked at for a header
+PLACE_AT = 1.5  # a score below it (all required columns, but under half of the named ones) is a question
 SAMPLE_RECORDS = 500  # JSON records whose keys name the columns
-_SCAN_CHARS = 1024**2  # of a CSV's text, enough for MAX_SCAN rows
+_SCAN_BYTES = 1024**2  # of a CSV, enough for MAX_SCAN rows
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 _EXTENSIONS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".json": "json"}
 _ENVIRONMENTS = {"prod": "prod", "production": "prod", "prd": "prod", "dev": "dev", "development": "dev",
@@ -88,8 +90,13 @@ class Match:
 
     @property
     def complete(self) -> bool:
-        """Every required column found: the threshold for placing a file."""
+        """Every required column found."""
         return self.required_found == self.required_total and self.named_found > 0
+
+    @property
+    def placeable(self) -> bool:
+        """The threshold for placing a file: every required column, and at least half the columns named."""
+        return self.complete and self.score >= PLACE_AT
 
     def describe(self) -> str:
         return (f"score {self.score:.2f} (required {self.required_found}/{self.required_total}, "
@@ -202,20 +209,6 @@ def _likeness(header: Header, fmt: _Format) -> float:
 # --- finding the header -----------------------------------------------------------------------
 
 
-def scan_header(rows: list[list[str]], known: set[str], max_scan: int = MAX_SCAN) -> tuple[int, list[str]]:
-    """The 1-based row naming the most known columns (else the first of the widest rows), and its cells."""
-    rows = [[str(c).strip() for c in row] for row in rows[:max_scan]]
-    hits = [sum(normalise_header(c) in known for c in row if c) for row in rows]
-    widths = [sum(bool(c) for c in row) for row in rows]
-    if not rows or max(widths) == 0:
-        return 1, []
-    best = hits.index(max(hits)) if max(hits) > 0 else widths.index(max(widths))
-    cells = rows[best]
-    while cells and not cells[-1]:  # trailing empty cells from formatting
-        cells = cells[:-1]
-    return best + 1, cells
-
-
 def _decode(data: bytes) -> tuple[str, str | None]:
     """The text and an encoding to declare for it (None: BOM or UTF-8, which the loader reads unasked)."""
     for bom, name in _BOMS:
@@ -231,16 +224,18 @@ def _decode(data: bytes) -> tuple[str, str | None]:
         return data.decode("latin-1"), "latin-1"
 
 
-def _csv_headers(data: bytes, known: set[str]) -> list[Header]:
+def _csv_headers(data: bytes, shown: str, known: set[str]) -> list[Header]:
+    """The header under the delimiter that makes it name the most known columns (then the most columns)."""
     text, encoding = _decode(data)
-    head = text[:_SCAN_CHARS]
+    if not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and len(data) > _SCAN_BYTES:
+        data = data[: data.rfind(b"\n", 0, _SCAN_BYTES) + 1] or data[:_SCAN_BYTES]  # the first rows are enough
     best: tuple | None = None
     for delimiter in DELIMITERS:
+        options = ReadOptions(format="csv", encoding=encoding or "auto", delimiter=delimiter)
         try:
-            rows = list(islice(csv.reader(io.StringIO(head), delimiter=delimiter), MAX_SCAN))
-        except csv.Error:
+            row, cells = find_header_row(data, shown, options, known, max_scan=MAX_SCAN)
+        except LoadError:
             continue
-        row, cells = scan_header(rows, known)
         key = (sum(normalise_header(c) in known for c in cells), len(cells))
         if best is None or key > best[0]:
             best = (key, Header("csv", tuple(cells), row, encoding=encoding, delimiter=delimiter))
@@ -248,29 +243,22 @@ def _csv_headers(data: bytes, known: set[str]) -> list[Header]:
 
 
 def _xlsx_headers(data: bytes, shown: str, known: set[str]) -> list[Header]:
+    """The header of every sheet (a cover sheet's too: it scores nothing)."""
     import python_calamine as calamine
 
     check_xlsx(data, shown)
     try:
-        book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        grids = [(name, book.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=MAX_SCAN))
-                 for name in book.sheet_names]
+        names = list(calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)).sheet_names)
     except Exception as exc:  # calamine raises its own zip/xml/password errors
         raise EvidenceError(f"not a readable XLSX workbook ({type(exc).__name__})") from None
     headers = []
-    for index, (name, grid) in enumerate(grids):
-        row, cells = scan_header([[_cell(v) for v in r] for r in grid], known)
-        if cells:
-            headers.append(Header("xlsx", tuple(cells), row, sheet=name, sheet_index=index))
+    for index, name in enumerate(names):
+        try:
+            row, cells = find_header_row(data, shown, ReadOptions(format="xlsx", sheet=name), known, MAX_SCAN)
+        except LoadError:  # an empty sheet
+            continue
+        headers.append(Header("xlsx", tuple(cells), row, sheet=name, sheet_index=index))
     return headers
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 def _json_headers(data: bytes, shown: str) -> list[Header]:
@@ -322,7 +310,7 @@ def place(relative: str, data: bytes, formats: list[_Format], shown: str) -> Fil
         return Unplaced(relative, None, 0.0, (), "not a CSV, XLSX or JSON export (by its name and its bytes)")
     known = {normalise_header(n) for f in formats for n in f.named}
     try:
-        headers = {"csv": lambda: _csv_headers(data, known), "xlsx": lambda: _xlsx_headers(data, shown, known),
+        headers = {"csv": lambda: _csv_headers(data, shown, known), "xlsx": lambda: _xlsx_headers(data, shown, known),
                    "json": lambda: _json_headers(data, shown)}[kind]()
     except ProblemsError as exc:
         return Unplaced(relative, None, 0.0, (), exc.problems[0].message)
@@ -333,7 +321,7 @@ def place(relative: str, data: bytes, formats: list[_Format], shown: str) -> Fil
         return Unplaced(relative, None, 0.0, (), "no header row found in the first rows" if kind != "json"
                         else "no list of records (a list of objects, or one under a top-level key)")
     scored = [(score(h, f), h, f) for h in headers for f in usable]
-    fits = sorted((s for s in scored if s[0].complete and s[0].read_format == kind
+    fits = sorted((s for s in scored if s[0].placeable and s[0].read_format == kind
                    and (kind != "json" or s[1].records == s[2].mapping.read.records)),
                   key=lambda s: (-s[0].score, -s[0].named_found, len(_overrides(s[1], s[2].mapping.read)),
                                  s[1].sheet_index, s[0].format))
@@ -391,6 +379,10 @@ def _unplaced(relative: str, kind: str, scored: list) -> Unplaced:
         reason = (f"its columns match format {match.format}, which reads {match.read_format}, but this file is "
                   f"{kind}: save it as {match.read_format}, or copy that mapping with `read: {{format: {kind}}}` "
                   f"and point `format:` at your copy")
+    elif match.complete and not match.placeable:
+        reason = (f"is this {match.format} ({match.evidence_type})? its required columns are present, but only "
+                  f"{match.named_found} of the {match.named_total} columns it names "
+                  f"({', '.join(match.matched)}): declare it yourself if it is")
     elif match.complete:  # JSON with its records under another key than the format reads
         reads = fmt.mapping.read.records
         reason = (f"its records under '{header.records}' match format {match.format}, which reads "
