@@ -394,3 +394,34 @@ def test_screening_a_complete_report_without_a_result_is_an_error(tmp_path):
     with pytest.raises(LoadError) as error:
         load_file(export, load_mapping(builtin_mappings()["screening_by_email_csv"]))
     assert "row 2:column 'Status+Result': cannot read 'complete' as status (enum)" in str(error.value)
+
+
+# --- through an evidence folder ---------------------------------------------------------------
+
+FOLDER_FILES = {  # fixture -> (type, format, system, rows)
+    "bamboohr_employees.csv": ("hr_roster", "bamboohr_employees_csv", None, 5),
+    "lms_completions_by_email.csv": ("training", "lms_completions_by_email_csv", None, 5),
+    "screening_by_email.csv": ("background_checks", "screening_by_email_csv", None, 5),
+    "okta_users_api.json": ("accounts", "okta_users_api_json", "okta", 5),
+    "entra_id_users.csv": ("accounts", "entra_id_users_csv", "entra", 5),
+    "gitlab_merge_requests.json": ("deployments", "gitlab_merge_requests_json", None, 3),
+    "jira_cloud_all_fields.csv": ("change_tickets", "jira_cloud_csv", None, 4),
+}
+
+
+def test_the_shapes_load_together_from_an_evidence_folder(tmp_path):
+    from evidence_lib.sources.folder import load_folder
+
+    lines = ["company: Northwind Analytics", "period: 2026-Q3", "exported_at: 2026-10-01T06:00:00Z", "files:"]
+    for name, (kind, fmt, system, _) in FOLDER_FILES.items():
+        (tmp_path / name).write_bytes((FIXTURES / name).read_bytes())
+        lines.append(f"  - {{path: {name}, type: {kind}, format: {fmt}" + (f", system: {system}}}" if system else "}"))
+    (tmp_path / "evidence.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    outcomes = {o.declared.path: o for o in load_folder(tmp_path).outcomes}
+    for name, (_, fmt, _, rows) in FOLDER_FILES.items():
+        outcome = outcomes[name]
+        assert outcome.ok, "\n".join(map(str, outcome.problems))
+        assert outcome.loaded.provenance.mapping == fmt and outcome.loaded.provenance.rows_kept == rows
+    # The folder's default placeholders apply: Jira's "n/a" test evidence is no evidence.
+    jira = outcomes["jira_cloud_all_fields.csv"].loaded.frame
+    assert column(jira, "testing_evidence") == ["CI run 5521 green", None, None, None]
