@@ -389,7 +389,8 @@ def _unplaced(relative: str, kind: str, scored: list) -> Unplaced:
                   + (f"the list under '{reads}'" if reads else "a list at the top of the document")
                   + ": export the list itself, or copy that mapping with `read: {format: json, records: ...}`")
     elif match.named_found:
-        reason = f"is this {match.format} ({match.evidence_type})? these columns are missing: {', '.join(match.looked_for)}"
+        reason = (f"is this {match.format} ({match.evidence_type})? "
+                  f"these columns are missing: {', '.join(match.looked_for)}")
     else:
         reason = (f"no built-in format knows its columns ({', '.join(quote(c) for c in header.cells[:8])}); "
                   f"closest by name: {match.format} ({match.evidence_type}), which needs "
