@@ -203,7 +203,7 @@ class ControlArea:
         for result in (self.validation.rules if self.validation is not None else []):
             if result.exception_count:
                 rows = self._masked(result.exceptions)
-                key = record_keys(RuleResult(result.rule, result.status, result.population, rows))
+                key = record_keys(rows, self.catalog.views[result.rule.view].key)
                 frames.append(pd.concat([pd.DataFrame({"control": result.rule.control_id, "rule": result.rule.rule_id,
                                                        "record_key": key}, index=rows.index),
                                          rows.astype(object)], axis=1))

@@ -11,6 +11,7 @@ import json
 import os
 import warnings
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 import numpy as np
 import pandas as pd
@@ -24,11 +25,20 @@ from evidence_lib.period import Period
 from evidence_lib.sources.folder import EvidenceSet
 from evidence_lib.sources.schemas import SCHEMAS
 
-PASS, EXCEPTIONS, ERROR, OUT_OF_SCOPE = "pass", "exceptions", "error", "out_of_scope"
+class Status(StrEnum):
+    """A rule's, a control's or a run's verdict. A str, so it reads and serialises as its value."""
+
+    PASS = "pass"
+    EXCEPTIONS = "exceptions"
+    ERROR = "error"
+    OUT_OF_SCOPE = "out_of_scope"
+
+
+PASS, EXCEPTIONS, ERROR, OUT_OF_SCOPE = Status.PASS, Status.EXCEPTIONS, Status.ERROR, Status.OUT_OF_SCOPE
 STRING_CONDITION_DEPRECATION = r"(Passing a string to the row_condition parameter|The condition_parser parameter) is deprecated"
 
 
-def worst(statuses) -> str:
+def worst(statuses) -> Status:
     """error outranks exceptions, which outrank pass: one failed part makes the whole fail.
     A part scoped out counts for nothing; a whole scoped out is out of scope."""
     statuses = set(statuses)
@@ -44,7 +54,7 @@ class ScopeError(EvidenceError):
 @dataclass
 class RuleResult:
     rule: Rule
-    status: str
+    status: Status
     population: int = 0
     exceptions: pd.DataFrame = field(default_factory=pd.DataFrame)
     reason: str = ""
@@ -61,7 +71,7 @@ class ControlResult:
     rules: list[RuleResult]
 
     @property
-    def status(self) -> str:
+    def status(self) -> Status:
         return worst(r.status for r in self.rules)
 
 
@@ -74,6 +84,8 @@ class Validation:
     views: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)  # what the rules ran on, for charts
     # The integrity rules run on the evidence these controls rest on (control id "IPE").
     integrity: ControlResult | None = None
+    # view -> its record key, from the catalog: how an exception row is named
+    view_keys: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     @property
     def rules(self) -> list[RuleResult]:
@@ -93,7 +105,7 @@ class Validation:
                        integrity=mapped(self.integrity) if self.integrity else None)
 
     @property
-    def status(self) -> str:
+    def status(self) -> Status:
         return worst(c.status for c in self.judged)
 
     def summary(self) -> pd.DataFrame:
@@ -131,21 +143,20 @@ class Validation:
         frames = [pd.DataFrame({"control": r.rule.control_id, "rule": r.rule.rule_id,
                                 "system": r.exceptions["system"].fillna("").astype(str)
                                 if "system" in r.exceptions else "",
-                                "record_key": record_keys(r)}) for r in self.rules if r.exception_count]
+                                "record_key": record_keys(r.exceptions, self.view_keys[r.rule.view])})
+                  for r in self.rules if r.exception_count]
         columns = ["control", "rule", "system", "record_key"]
         return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
-def record_keys(result: RuleResult) -> pd.Series:
-    """Each exception's key as expected_exceptions.csv writes it: the account id; file:row (and
-    column) for an integrity finding on an evidence row; else the first column shown."""
-    rows = result.exceptions
-    if "account_id" in rows and result.rule.control_id != integrity.INTEGRITY:
-        return rows["account_id"].astype(str)
-    if "file" in rows and "row" in rows:
-        where = rows["file"].astype(str) + ":" + rows["row"].astype(str)
-        return where + ":" + rows["column"].astype(str) if "column" in rows else where
-    return rows.iloc[:, 0].astype(str)
+def record_keys(rows: pd.DataFrame, key: tuple[str, ...]) -> pd.Series:
+    """Each exception row's key, as the catalog declares its view's key: the key columns joined
+    with ':' (file:row:column for an evidence row), the system apart, in its own column."""
+    named = [column for column in key if column != "system"]
+    values = rows[named[0]].astype(str)
+    for column in named[1:]:
+        values = values + ":" + rows[column].astype(str)
+    return values
 
 
 def default_as_of(evidence: EvidenceSet, period: Period) -> pd.Timestamp:
@@ -203,7 +214,8 @@ def validate(evidence: EvidenceSet, period: Period, *, as_of: pd.Timestamp | Non
             gaps = _doubts_for(rule_id, doubts, checks, scope) + _columns_lacking(rule_id, evidence, checks, scope)
             results[rule_id] = _distrusted(result, scope.notes(rule_id) + facts.get(rule_id, []), evidence, gaps)
     judged = [ControlResult(c.control_id, c.title, [results[r.rule_id] for r in c.rules]) for c in chosen]
-    return Validation(period, as_of, params, judged, view_frames, integrity=integrity_result)
+    return Validation(period, as_of, params, judged, view_frames, integrity=integrity_result,
+                      view_keys={name: view.key for name, view in catalog.views.items()})
 
 
 def _courses_note(counted: dict[str, int]) -> str:
