@@ -172,7 +172,8 @@ def _keys_across_files(outcomes: list[FileOutcome], folder: Path) -> None:
             for row, values in zip(frame.index, frame[key].itertuples(index=False, name=None)):
                 earlier = seen.setdefault(values, (outcome, int(row)))
                 if earlier[0] is not outcome:
-                    shown_key = ", ".join(f"{k}={shorten(v)}" for k, v in zip(key, values))
+                    named = [(k, v) for k, v in zip(key, values) if pd.notna(v)] or list(zip(key, values))
+                    shown_key = ", ".join(f"{k}={shorten(v)}" for k, v in named)  # empty key parts say nothing
                     outcome.problems.append(located(
                         str(folder / outcome.declared.path),
                         f"duplicate key {shown_key}: also in '{earlier[0].declared.path}' row {earlier[1]}",

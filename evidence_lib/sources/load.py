@@ -165,9 +165,11 @@ def _check_keys(frame: pd.DataFrame, mapping: Mapping, path: str) -> None:
     problems = []
     for _, group in frame[duplicated].groupby(key, sort=False, dropna=False):
         first, *others = group.index.tolist()
-        value = ", ".join(f"{k}={shorten(group.iloc[0][k])}" for k in key)
+        # A key part this export leaves empty (a roster keyed by id, without e-mails) says nothing: not shown.
+        named = [k for k in key if pd.notna(group.iloc[0][k])] or key
+        value = ", ".join(f"{k}={shorten(group.iloc[0][k])}" for k in named)
         for row in others:
             problems.append(located(path, f"duplicate key {value} (first at row {first})",
                                     "each record must appear once: remove the duplicate row or re-export",
-                                    row=int(row), column="+".join(key)))
+                                    row=int(row), column="+".join(named)))
     raise LoadError(problems)
