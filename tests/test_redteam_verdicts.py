@@ -48,7 +48,7 @@ def test_quarantined_rows_make_the_rule_an_error_not_a_pass(sample_copy):
     for account in ("sven.okafor@northwind.example",):
         edit_csv(sample_copy / OKTA, "Created Date", "not-a-date", where={"Okta Username": account})
     redeclare(sample_copy, OKTA, bad_rows="quarantine")
-    evidence, validation = check(sample_copy)
+    evidence, validation = check(sample_copy, rules=('terminated_accounts_disabled',))
     result = _result(validation, "terminated_accounts_disabled")
     assert result.status == ERROR
     assert "set aside" in result.reason and "okta_users.csv" in result.reason
@@ -59,7 +59,7 @@ def test_quarantined_rows_make_the_rule_an_error_not_a_pass(sample_copy):
 def test_quarantining_a_whole_system_cannot_hide_its_findings(sample_copy):
     edit_csv(sample_copy / OKTA, "Okta User Status", "???")
     redeclare(sample_copy, OKTA, bad_rows="quarantine")
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('account_in_access_review', 'admin_roles_approved', 'deprovisioned_within_sla', 'mfa_enabled', 'no_dormant_accounts', 'no_orphan_accounts'))
     for rule_id in ("mfa_enabled", "no_orphan_accounts", "deprovisioned_within_sla", "no_dormant_accounts",
                     "account_in_access_review", "admin_roles_approved"):
         assert rule_status(validation, rule_id) == ERROR, rule_id
@@ -69,14 +69,14 @@ def test_quarantined_roster_rows_make_screening_an_error(sample_copy):
     for employee in ("E10010", "E10014", "E10166"):
         _edit_roster(sample_copy, employee, "Hire Date", "soon")
     redeclare(sample_copy, ROSTER, bad_rows="quarantine")
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('background_check_before_hire',))
     assert rule_status(validation, "background_check_before_hire") == ERROR
 
 
 def test_quarantined_deployments_make_change_rules_errors(sample_copy):
     edit_csv(sample_copy / "changes/infra_deploy_log.csv", "deployed_at", "yesterday")
     redeclare(sample_copy, "changes/infra_deploy_log.csv", bad_rows="quarantine")
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('approved_before_deploy', 'approver_independent', 'deployment_has_ticket', 'testing_evidence'))
     for rule_id in ("deployment_has_ticket", "approver_independent", "approved_before_deploy", "testing_evidence"):
         assert rule_status(validation, rule_id) == ERROR, rule_id
 
@@ -86,7 +86,7 @@ def test_quarantined_deployments_make_change_rules_errors(sample_copy):
 def test_last_login_in_the_far_future_is_an_integrity_exception_and_dormancy_an_error(sample_copy):
     edit_csv(sample_copy / OKTA, "Last Login Date", "2099-01-01T00:00:00+00:00",
              where={"Okta Username": "maya.eriksen@northwind.example"})
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('no_dormant_accounts',))
     rows = _integrity_rows(validation, "dates_plausible")
     assert list(zip(rows["file"], rows["column"])) == [(OKTA, "last_login_at")]
     assert rule_status(validation, "no_dormant_accounts") == ERROR
@@ -108,7 +108,7 @@ def _set_latest_training(folder, employee, completed):
 def test_training_dated_in_2099_or_1900_cannot_count(sample_copy, completed):
     _set_latest_training(sample_copy, "E10005", completed)
     _set_latest_training(sample_copy, "E10001", completed)
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('annual_training_current', 'training_within_due_days'))
     assert set(_integrity_rows(validation, "dates_plausible")["column"]) == {"completed_at"}
     assert rule_status(validation, "annual_training_current") == ERROR
     assert rule_status(validation, "training_within_due_days") == ERROR
@@ -118,14 +118,14 @@ def test_failed_training_is_not_a_completion(sample_copy):
     """E10002, long employed and trained on time, has every attempt recorded as failed."""
     edit_csv(sample_copy / LMS, "Status", "Failed",
              where={"Employee ID": "E10002", "Course Title": "Security Awareness Training"})
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('annual_training_current',))
     assert ("", "E10002") in found_keys(validation, "annual_training_current")
     assert rule_status(validation, "annual_training_current") == EXCEPTIONS
 
 
 def test_unknown_training_status_is_a_located_load_error(sample_copy):
     edit_csv(sample_copy / LMS, "Status", "Done-ish", where={"Employee ID": "E10005"})
-    evidence, validation = check(sample_copy)
+    evidence, validation = check(sample_copy, rules=('annual_training_current',))
     problems = [str(p) for p in evidence.problems]
     assert any("lms_completions.csv:row" in p and "'Status'" in p and "Done-ish" in p for p in problems), problems
     assert rule_status(validation, "annual_training_current") == ERROR
@@ -133,7 +133,7 @@ def test_unknown_training_status_is_a_located_load_error(sample_copy):
 
 def test_blank_training_status_is_an_integrity_exception(sample_copy):
     edit_csv(sample_copy / LMS, "Status", "", where={"Employee ID": "E10005"})
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('annual_training_current',))
     rows = _integrity_rows(validation, "training_status_read")
     assert set(rows["employee_id"]) == {"E10005"}
     assert rule_status(validation, "annual_training_current") == ERROR
@@ -141,22 +141,22 @@ def test_blank_training_status_is_an_integrity_exception(sample_copy):
 
 def test_hire_date_in_2099_is_implausible(sample_copy):
     _edit_roster(sample_copy, "E10010", "Hire Date", "2099-01-01")
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('background_check_before_hire',))
     rows = _integrity_rows(validation, "dates_plausible")
     assert list(zip(rows["file"], rows["column"])) == [(ROSTER, "hire_date")]
     assert rule_status(validation, "background_check_before_hire") == ERROR
 
 
 def test_terminated_without_a_termination_date_is_an_integrity_exception(sample_copy):
-    _, before = check(sample_copy)
+    _, before = check(sample_copy, rules=('deprovisioned_within_sla',))
     leaver = sorted(k for _, k in found_keys(before, "deprovisioned_within_sla"))[0]
-    evidence, _ = check(sample_copy)
+    evidence, _ = check(sample_copy, rules=('deprovisioned_within_sla',))
     accounts = evidence.frame("accounts")
     email = accounts.loc[accounts["account_id"] == leaver, "email"].iloc[0]
     roster = evidence.frame("hr_roster")
     employee = roster.loc[roster["email"] == email, "employee_id"].iloc[0]
     _edit_roster(sample_copy, employee, "Termination Date", None)
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('deprovisioned_within_sla',))
     assert set(_integrity_rows(validation, "terminated_has_date")["employee_id"]) == {employee}
     assert rule_status(validation, "deprovisioned_within_sla") == ERROR
 
@@ -164,7 +164,7 @@ def test_terminated_without_a_termination_date_is_an_integrity_exception(sample_
 def test_termination_before_hire_is_an_integrity_exception(sample_copy):
     _edit_roster(sample_copy, "E10002", "Termination Date", "2001-01-01")
     _edit_roster(sample_copy, "E10002", "Worker Status", "Terminated")
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('terminated_accounts_disabled',))
     assert set(_integrity_rows(validation, "hire_before_termination")["employee_id"]) == {"E10002"}
     assert rule_status(validation, "terminated_accounts_disabled") == ERROR
 
@@ -172,7 +172,7 @@ def test_termination_before_hire_is_an_integrity_exception(sample_copy):
 def test_epoch_zero_creation_date_is_implausible(sample_copy):
     edit_csv(sample_copy / OKTA, "Created Date", "1970-01-01T00:00:00+00:00",
              where={"Okta Username": "ada.brooks@northwind.example"})
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('no_account_before_hire',))
     assert rule_status(validation, "no_account_before_hire") == ERROR
 
 
@@ -180,7 +180,7 @@ def test_epoch_zero_creation_date_is_implausible(sample_copy):
 
 def test_a_system_without_any_login_times_is_not_exempt_from_dormancy(sample_copy):
     edit_csv(sample_copy / OKTA, "Last Login Date", "")
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('no_dormant_accounts',))
     rows = _integrity_rows(validation, "system_dates_present")
     assert list(zip(rows["system"], rows["column"])) == [("okta", "last_login_at")]
     assert rule_status(validation, "no_dormant_accounts") == ERROR
@@ -188,17 +188,17 @@ def test_a_system_without_any_login_times_is_not_exempt_from_dormancy(sample_cop
 
 def test_a_system_without_creation_times_cannot_pass_account_before_hire(sample_copy):
     edit_csv(sample_copy / OKTA, "Created Date", "")
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('no_account_before_hire',))
     rows = _integrity_rows(validation, "system_dates_present")
     assert ("okta", "created_at") in set(zip(rows["system"], rows["column"]))
     assert rule_status(validation, "no_account_before_hire") == ERROR
 
 
 def test_systems_left_out_of_the_access_review_are_exceptions_not_out_of_scope(sample_copy):
-    _, before = check(sample_copy)
+    _, before = check(sample_copy, rules=('account_in_access_review',))
     drop_csv_rows(sample_copy / REVIEW, {"system": "okta"})
     drop_csv_rows(sample_copy / REVIEW, {"system": "aws-prod"})
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('account_in_access_review',))
     flagged = found_keys(validation, "account_in_access_review")
     assert found_keys(before, "account_in_access_review") <= flagged
     assert {s for s, _ in flagged} >= {"okta", "aws-prod"} and len(flagged) > 100
@@ -206,17 +206,17 @@ def test_systems_left_out_of_the_access_review_are_exceptions_not_out_of_scope(s
 
 @pytest.mark.parametrize("column,value", [("system", "Okta"), ("system", " OKTA "), ("period", "2026-q3")])
 def test_case_and_space_variants_in_the_review_change_nothing(sample_copy, column, value):
-    _, before = check(sample_copy)
+    _, before = check(sample_copy, rules=('account_in_access_review', 'admin_roles_approved', 'revoked_accounts_disabled'))
     where = {"system": "okta"} if column == "system" else None
     edit_csv(sample_copy / REVIEW, column, value, where=where)
-    _, after = check(sample_copy)
+    _, after = check(sample_copy, rules=('account_in_access_review', 'admin_roles_approved', 'revoked_accounts_disabled'))
     for rule_id in ("account_in_access_review", "revoked_accounts_disabled", "admin_roles_approved"):
         assert found_keys(after, rule_id) == found_keys(before, rule_id), rule_id
 
 
 def test_review_without_sign_off_time_cannot_pass(sample_copy):
     edit_csv(sample_copy / REVIEW, "signed_off_at", "")
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('account_in_access_review', 'admin_roles_approved'))
     assert len(_integrity_rows(validation, "review_signed_off")) > 0
     for rule_id in ("account_in_access_review", "admin_roles_approved"):
         assert rule_status(validation, rule_id) == ERROR, rule_id
@@ -224,7 +224,7 @@ def test_review_without_sign_off_time_cannot_pass(sample_copy):
 
 def test_review_of_another_period_leaves_every_account_unreviewed(sample_copy):
     edit_csv(sample_copy / REVIEW, "period", "2026-Q2")
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('account_in_access_review',))
     result = _result(validation, "account_in_access_review")
     assert result.status == EXCEPTIONS and result.exception_count == result.population > 250
 
@@ -234,7 +234,7 @@ def test_review_of_another_period_leaves_every_account_unreviewed(sample_copy):
 @pytest.mark.parametrize("placeholder", ["N/A", "none", "-", "TBD", "  "])
 def test_placeholder_testing_evidence_is_no_evidence(sample_copy, placeholder):
     edit_csv(sample_copy / JIRA, "Custom field (Test evidence)", placeholder, where={"Issue key": "ENG-101"})
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('testing_evidence',))
     assert ("", "ENG-101") in found_keys(validation, "testing_evidence")
 
 
@@ -259,7 +259,7 @@ def test_approver_who_is_the_author_or_nobody_is_not_independent(sample_copy, ap
              "nobody": lambda: "someone.else@northwind.example",
              "upper case": lambda: f"  {author.upper()} "}[approver]()
     edit_csv(sample_copy / JIRA, "Custom field (Approver)", value, where={"Issue key": "ENG-101"})
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('approver_independent',))
     assert ("", "ENG-101") in found_keys(validation, "approver_independent")
 
 
@@ -270,7 +270,7 @@ def test_foreign_domain_account_is_an_orphan_not_the_employee_with_that_local_pa
                      "User Fullname": "Noah Garcia", "Okta User Status": "ACTIVE", "MFA Enrolled": "true"})
     rows.append([template[h] for h in header])
     write_csv(sample_copy / OKTA, header, rows, encoding)
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('no_orphan_accounts',))
     assert ("okta", "noah.garcia@evil.example") in found_keys(validation, "no_orphan_accounts")
 
 
@@ -288,7 +288,7 @@ def test_every_ticket_a_deployment_names_is_judged(sample_copy):
         return records
 
     edit_json(sample_copy / "changes/github_merged_prs.json", follow_up)
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('approver_independent',))
     assert ("", "ENG-999") in found_keys(validation, "approver_independent")
 
 
@@ -313,14 +313,14 @@ def test_scope_naming_an_unknown_rule_is_an_error(sample_copy):
 def test_scope_naming_an_undeclared_system_is_an_error(sample_copy):
     _scope(sample_copy, {"rule": "mfa_enabled", "system": "mainframe", **DECIDED})
     with pytest.raises(ScopeError, match="system 'mainframe' is not declared"):
-        check(sample_copy)
+        check(sample_copy, rules=('mfa_enabled',))
 
 
 def test_removing_a_scope_decision_brings_the_gap_back(sample_copy):
     spec = declaration(sample_copy)
     spec["scope"] = [s for s in spec["scope"] if s["rule"] != "no_dormant_accounts"]
     declare(sample_copy, spec)
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('no_dormant_accounts',))
     rows = _integrity_rows(validation, "system_dates_present")
     assert ("github", "last_login_at") in set(zip(rows["system"], rows["column"]))
     assert rule_status(validation, "no_dormant_accounts") == ERROR
@@ -328,7 +328,7 @@ def test_removing_a_scope_decision_brings_the_gap_back(sample_copy):
 
 def test_a_whole_rule_scoped_out_is_shown_as_out_of_scope_with_its_reason(sample_copy):
     _scope(sample_copy, {"rule": "testing_evidence", **DECIDED})
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('testing_evidence',))
     result = _result(validation, "testing_evidence")
     assert result.status == OUT_OF_SCOPE and "not in the system description" in result.reason
     assert "ciso@northwind.example" in result.reason
@@ -336,9 +336,9 @@ def test_a_whole_rule_scoped_out_is_shown_as_out_of_scope_with_its_reason(sample
 
 
 def test_a_system_scoped_out_leaves_the_rule_population_with_the_reason(sample_copy):
-    _, before = check(sample_copy)
+    _, before = check(sample_copy, rules=('mfa_enabled',))
     _scope(sample_copy, {"rule": "mfa_enabled", "system": "github", **DECIDED})
-    _, after = check(sample_copy)
+    _, after = check(sample_copy, rules=('mfa_enabled',))
     was, now = _result(before, "mfa_enabled"), _result(after, "mfa_enabled")
     assert now.population < was.population and "github scoped out" in now.reason
     assert found_keys(after, "mfa_enabled") == {k for k in found_keys(before, "mfa_enabled") if k[0] != "github"}
@@ -370,7 +370,7 @@ def test_an_export_without_a_column_a_rule_needs_makes_the_rule_an_error(sample_
 def test_scoping_the_system_out_accepts_the_missing_column(sample_copy):
     _drop_column(sample_copy / OKTA, "MFA Enrolled")
     _scope(sample_copy, {"rule": "mfa_enabled", "system": "okta", **DECIDED})
-    _, validation = check(sample_copy)
+    _, validation = check(sample_copy, rules=('mfa_enabled',))
     result = _result(validation, "mfa_enabled")
     assert result.status == EXCEPTIONS and "okta scoped out" in result.reason
     assert all(system != "okta" for system, _ in found_keys(validation, "mfa_enabled"))
