@@ -18,8 +18,8 @@ from evidence_lib.masking import PiiMask, load_mask_key, mask_for
 from evidence_lib.period import Period, parse_period
 from evidence_lib.project import PROJECT_DIR
 from evidence_lib.sources.folder import EvidenceSet, load_folder
-from evidence_lib.validate import (ERROR, EXCEPTIONS, OUT_OF_SCOPE, PASS, RuleResult, Validation, record_keys,
-                                   validate)
+from evidence_lib.results import ERROR, EXCEPTIONS, OUT_OF_SCOPE, PASS, RuleResult, Validation, record_keys
+from evidence_lib.validate import validate
 
 STATUS_COLOURS = {PASS: "#1b7f3b", EXCEPTIONS: "#b35c00", ERROR: "#b00020", OUT_OF_SCOPE: "#5f6368"}
 

@@ -33,7 +33,7 @@ from evidence_lib.parameters import resolve_parameters
 from evidence_lib.period import Period, parse_period
 from evidence_lib.project import NOTEBOOKS_DIR, PROJECT_DIR
 from evidence_lib.render import render_failure_page, render_index, render_report
-from evidence_lib.validate import ERROR, EXCEPTIONS, OUT_OF_SCOPE, PASS, worst
+from evidence_lib.results import ERROR, EXCEPTIONS, OUT_OF_SCOPE, PASS, worst
 
 INVENTORY_NOTEBOOK = "00_inventory.ipynb"
 EXIT_CODES = {PASS: 0, OUT_OF_SCOPE: 0, EXCEPTIONS: 1, ERROR: 2}

@@ -1,0 +1,143 @@
+"""What validation found: each rule's verdict, population and exception rows, per control.
+
+Typed results, read by notebooks, the package and the CLI: a status is a `Status`, never a bare
+string compared in five places; an exception row is named by its view's key from the catalog.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+import pandas as pd
+
+from evidence_lib.controls import Rule
+from evidence_lib.period import Period
+
+
+class Status(StrEnum):
+    """A rule's, a control's or a run's verdict. A str, so it reads and serialises as its value."""
+
+    PASS = "pass"
+    EXCEPTIONS = "exceptions"
+    ERROR = "error"
+    OUT_OF_SCOPE = "out_of_scope"
+
+
+PASS, EXCEPTIONS, ERROR, OUT_OF_SCOPE = Status.PASS, Status.EXCEPTIONS, Status.ERROR, Status.OUT_OF_SCOPE
+def worst(statuses) -> Status:
+    """error outranks exceptions, which outrank pass: one failed part makes the whole fail.
+    A part scoped out counts for nothing; a whole scoped out is out of scope."""
+    statuses = set(statuses)
+    if statuses == {OUT_OF_SCOPE}:
+        return OUT_OF_SCOPE
+    return ERROR if ERROR in statuses else EXCEPTIONS if EXCEPTIONS in statuses else PASS
+
+
+@dataclass
+class RuleResult:
+    rule: Rule
+    status: Status
+    population: int = 0
+    exceptions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reason: str = ""
+
+    @property
+    def exception_count(self) -> int:
+        return len(self.exceptions)
+
+
+@dataclass
+class ControlResult:
+    control_id: str
+    title: str
+    rules: list[RuleResult]
+
+    @property
+    def status(self) -> Status:
+        return worst(r.status for r in self.rules)
+
+
+@dataclass
+class Validation:
+    period: Period
+    as_of: pd.Timestamp
+    parameters: dict
+    controls: list[ControlResult]
+    views: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)  # what the rules ran on, for charts
+    # The integrity rules run on the evidence these controls rest on (control id "IPE").
+    integrity: ControlResult | None = None
+    # view -> its record key, from the catalog: how an exception row is named
+    view_keys: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+
+    @property
+    def rules(self) -> list[RuleResult]:
+        """Every rule judged: the integrity rules first, then each control's."""
+        return [r for c in self.judged for r in c.rules]
+
+    @property
+    def judged(self) -> list[ControlResult]:
+        return ([self.integrity] if self.integrity else []) + list(self.controls)
+
+    def map_exceptions(self, transform) -> "Validation":
+        """The same validation with every rule's exception rows passed through transform (e.g. PII masking)."""
+        def mapped(control: ControlResult) -> ControlResult:
+            return replace(control, rules=[replace(r, exceptions=transform(r.exceptions)) for r in control.rules])
+
+        return replace(self, controls=[mapped(c) for c in self.controls],
+                       integrity=mapped(self.integrity) if self.integrity else None)
+
+    @property
+    def status(self) -> Status:
+        return worst(c.status for c in self.judged)
+
+    def summary(self) -> pd.DataFrame:
+        return pd.DataFrame([
+            {"control": r.rule.control_id, "rule": r.rule.rule_id, "population": r.population,
+             "exceptions": r.exception_count, "status": r.status, "reason": r.reason}
+            for r in self.rules
+        ]).astype({"population": "int64", "exceptions": "int64"})
+
+    def as_dict(self) -> dict:
+        """Everything an auditor needs to re-read the result, JSON-ready."""
+        return {
+            "period": {"label": self.period.label, "start": self.period.start.isoformat(),
+                       "end": self.period.end.isoformat()},
+            "as_of": self.as_of.isoformat(),
+            "parameters": self.parameters,
+            "status": self.status,
+            "integrity": self._control_dict(self.integrity) if self.integrity else None,
+            "controls": [self._control_dict(c) for c in self.controls],
+        }
+
+    @staticmethod
+    def _control_dict(c: ControlResult) -> dict:
+        return {
+                "control": c.control_id, "title": c.title, "status": c.status,
+                "rules": [{
+                    "rule": r.rule.rule_id, "text": r.rule.text, "status": r.status, "population": r.population,
+                    "exception_count": r.exception_count, "reason": r.reason,
+                    "exceptions": json.loads(r.exceptions.to_json(orient="records", date_format="iso")),
+                } for r in c.rules],
+        }
+
+    def exception_keys(self) -> pd.DataFrame:
+        """control, rule, system, record_key — the shape of expected_exceptions.csv."""
+        frames = [pd.DataFrame({"control": r.rule.control_id, "rule": r.rule.rule_id,
+                                "system": r.exceptions["system"].fillna("").astype(str)
+                                if "system" in r.exceptions else "",
+                                "record_key": record_keys(r.exceptions, self.view_keys[r.rule.view])})
+                  for r in self.rules if r.exception_count]
+        columns = ["control", "rule", "system", "record_key"]
+        return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+
+def record_keys(rows: pd.DataFrame, key: tuple[str, ...]) -> pd.Series:
+    """Each exception row's key, as the catalog declares its view's key: the key columns joined
+    with ':' (file:row:column for an evidence row), the system apart, in its own column."""
+    named = [column for column in key if column != "system"]
+    values = rows[named[0]].astype(str)
+    for column in named[1:]:
+        values = values + ":" + rows[column].astype(str)
+    return values
