@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PERIOD := 2026-Q3
 SAMPLE := data/samples/$(PERIOD)
+SECOND := data/samples/fabrikam-$(PERIOD)
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo test sample notebook-outputs clean
@@ -20,9 +21,10 @@ demo: $(STAMP)  ## run every notebook on the sample company's period and write i
 test: $(STAMP)  ## the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
 
-sample: $(STAMP)  ## regenerate the bundled sample company (a golden file: never edit it by hand)
-	rm -rf $(SAMPLE)
+sample: $(STAMP)  ## regenerate the bundled sample companies (golden files: never edit them by hand)
+	rm -rf $(SAMPLE) $(SECOND)
 	$(BIN)/python -m evidence_lib.synth --people 180 --period $(PERIOD) --out $(SAMPLE)
+	$(BIN)/python -m evidence_lib.synth --people 180 --period $(PERIOD) --vendors second --out $(SECOND)
 
 notebook-outputs: $(STAMP)  ## re-record the expected output of the cells nbval checks (read the diff!)
 	$(BIN)/python -m evidence_lib.notebook_outputs

@@ -11,25 +11,44 @@ import click
 from evidence_lib.errors import EvidenceError
 from evidence_lib.period import parse_period
 from evidence_lib.synth.company import build_company
+from evidence_lib.synth.second import SEED as SECOND_SEED
+from evidence_lib.synth.second import build_second_company
 from evidence_lib.synth.writers import write_company
+from evidence_lib.synth.writers_second import write_second_company
+
+FIRST_SEED = 7
 
 
 @click.command()
 @click.option("--people", default=180, show_default=True, help="How many people the company has employed.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder to write the evidence to.")
 @click.option("--period", default="2026-Q3", show_default=True, help="The audit period (a quarter or a month).")
-@click.option("--seed", default=7, show_default=True, help="Random seed: the same seed writes the same company.")
-def main(people: int, out: Path, period: str, seed: int) -> None:
+@click.option("--seed", type=int, default=None,
+              help=f"Random seed: the same seed writes the same company [default: {FIRST_SEED} for the first "
+                   f"vendor set, {SECOND_SEED} for the second].")
+@click.option("--vendors", type=click.Choice(["first", "second"]), default="first", show_default=True,
+              help="first: Northwind (Workday, Okta, GitHub, Jira Server); second: Fabrikam (BambooHR, Google "
+                   "Workspace, GitLab, Jira Cloud, people keyed by e-mail).")
+def main(people: int, out: Path, period: str, seed: int | None, vendors: str) -> None:
     """Write a synthetic company's evidence folder, with expected_exceptions.csv.
 
     Example: python -m evidence_lib.synth --people 100000 --out /tmp/big-company
+
+    Example: python -m evidence_lib.synth --vendors second --out data/samples/fabrikam-2026-Q3
     """
     started = time.perf_counter()
     try:
-        company = build_company(people, parse_period(period), seed=seed)
+        if vendors == "second":
+            second = build_second_company(people, parse_period(period), seed=SECOND_SEED if seed is None else seed)
+            company = second.company
+        else:
+            company = build_company(people, parse_period(period), seed=FIRST_SEED if seed is None else seed)
     except (ValueError, EvidenceError) as exc:
         raise click.ClickException(str(exc)) from None
-    write_company(company, out)
+    if vendors == "second":
+        write_second_company(second, out)
+    else:
+        write_company(company, out)
     click.echo(f"wrote {len(company.people)} people, {len(company.accounts)} accounts, {len(company.tickets)} "
                f"tickets, {len(company.deployments)} deployments and {len(company.expected)} planted exceptions "
                f"to {out} in {time.perf_counter() - started:.1f}s", err=False)
