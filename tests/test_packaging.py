@@ -1,4 +1,8 @@
-"""The project's own files agree with each other: pyproject, environment.yml, README, CI."""
+"""The project's own files agree with each other: pyproject, environment.yml, README, CI.
+
+What the wheel carries (mappings, suites, notebooks, templates, sample) is asserted on a built
+wheel, in tests/test_wheel.py.
+"""
 
 import re
 import tomllib
@@ -30,8 +34,3 @@ def test_readme_first_screen_gives_the_two_commands_and_ci_runs_the_second():
     assert re.search(r"^demo:.*\n(\t.*\n)*\t\$\(BIN\)/evidence run --period \$\(PERIOD\) --evidence-dir \$\(SAMPLE\)",
                      makefile, re.M)
     assert re.search(r"^test:.*\n\t\$\(BIN\)/python -m pytest", makefile, re.M)
-
-
-def test_mappings_ship_inside_the_package():
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert "mappings/*.yaml" in config["tool"]["setuptools"]["package-data"]["evidence_lib.sources"]
