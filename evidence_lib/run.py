@@ -31,7 +31,7 @@ from evidence_lib.errors import EvidenceError
 from evidence_lib.package import PackageBuilder, hash_tree, sha256_file
 from evidence_lib.parameters import resolve_parameters
 from evidence_lib.period import Period, parse_period
-from evidence_lib.project import NOTEBOOKS_DIR, PROJECT_DIR
+from evidence_lib.project import IN_CHECKOUT, NOTEBOOKS_DIR, PROJECT_DIR
 from evidence_lib.render import render_failure_page, render_index, render_report
 from evidence_lib.results import ERROR, EXCEPTIONS, OUT_OF_SCOPE, PASS, worst
 
@@ -436,7 +436,10 @@ def tool_versions() -> dict[str, str]:
 
 
 def project_commit() -> str:
-    """The project's git commit, marked -dirty when the work tree differs; 'unknown' outside git."""
+    """The project's git commit, marked -dirty when the work tree differs; 'unknown' outside git
+    (an installed wheel: a git repository around the environment is not the project's)."""
+    if not IN_CHECKOUT:
+        return "unknown"
     try:
         commit = subprocess.run(["git", "-C", str(PROJECT_DIR), "rev-parse", "HEAD"], capture_output=True,
                                 text=True, check=True, timeout=10).stdout.strip()

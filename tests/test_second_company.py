@@ -25,12 +25,9 @@ from tests.conftest import ROOT
 SECOND = ROOT / "data" / "samples" / "fabrikam-2026-Q3"
 PERIOD = parse_period("2026-Q3")
 ANSWER_KEYS = ("expected_exceptions.csv", "near_misses.csv", SET_ASIDE_FILE)
-# `evidence init` scores a format by the share of its column names a header carries, so formats
-# that list many alternative names lose to an older, narrower format the file also fits:
-# a Jira Cloud export is proposed as jira_issues_csv (which reads no "Custom field (Approvers)")
-# and an LMS export keyed by e-mail as lms_completions_csv (employee id column absent).
-INIT_PROPOSES_INSTEAD = {"changes/jira_cloud_changes.csv": "jira_issues_csv",
-                         "people/lms_completions.csv": "lms_completions_csv"}
+# Formats `evidence init` proposes instead of the committed ones (none since init scores the
+# canonical columns a format can feed rather than the share of its candidate names present).
+INIT_PROPOSES_INSTEAD: dict[str, str] = {}
 
 
 def _keys(frame: pd.DataFrame) -> set[tuple]:

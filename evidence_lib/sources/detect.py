@@ -6,12 +6,14 @@ a list under a top-level key). readers.find_header_row finds a table's header: t
 the most columns some built-in mapping knows (cover sheets, title rows and CSV preambles sit
 above it). The header is then scored against every built-in mapping:
 
-    score = required found / required        (a required canonical column is found when the
-          + named found / named                columns its rule reads are present)
+    score = required found / required        (a canonical column is found when the columns
+          + columns found / columns mapped     its rule reads are present: any candidate name)
 
-A file is placed only when every required column of a format is found and the score is at
-least PLACE_AT (half the format's columns present); the best such format wins (ties: the more
-columns named, the fewer read overrides, then the name). Anything else is a question for the user,
+Coverage counts canonical columns, not names, so a format that lists many candidate names for
+one column is not penalised for the names an export does not use. A file is placed only when
+every required column of a format is found and the score is at least PLACE_AT (half the
+format's columns found); the best such format wins (ties: the more specific format — the larger
+share of its names present —, the more columns found, the fewer read overrides, then the name). Anything else is a question for the user,
 with the closest format and the canonical columns missing, never a silent choice.
 """
 
@@ -78,6 +80,8 @@ class Match:
     required_total: int
     named_found: int
     named_total: int
+    columns_found: int  # canonical columns the format maps that this export can feed
+    columns_total: int
     matched: tuple[str, ...]  # the format's column names present, as the mapping writes them
     missing: tuple[str, ...]  # required canonical columns without their source columns
     looked_for: tuple[str, ...]  # the same, each with the export's column names it is read from
@@ -86,7 +90,7 @@ class Match:
     @property
     def score(self) -> float:
         required = self.required_found / self.required_total if self.required_total else float(self.named_found > 0)
-        return round(required + (self.named_found / self.named_total if self.named_total else 0.0), 3)
+        return round(required + (self.columns_found / self.columns_total if self.columns_total else 0.0), 3)
 
     @property
     def complete(self) -> bool:
@@ -100,7 +104,7 @@ class Match:
 
     def describe(self) -> str:
         return (f"score {self.score:.2f} (required {self.required_found}/{self.required_total}, "
-                f"named {self.named_found}/{self.named_total})")
+                f"columns {self.columns_found}/{self.columns_total})")
 
 
 @dataclass(frozen=True)
@@ -191,10 +195,13 @@ def score(header: Header, fmt: _Format) -> Match:
     mapping = fmt.mapping
     found = [n for n in fmt.named if normalise_header(n) in present]
     lacking = [r for r in fmt.required if not _fed(r, present)]
-    absent = tuple(r.target for r in mapping.rules if r.sources and r not in fmt.required and not _fed(r, present))
+    read = [r for r in mapping.rules if r.sources]
+    fed = {r.target for r in read if _fed(r, present)}
+    absent = tuple(r.target for r in read if r not in fmt.required and r.target not in fed)
     return Match(format=mapping.name, evidence_type=mapping.evidence_type, read_format=mapping.read.format,
                  required_found=len(fmt.required) - len(lacking), required_total=len(fmt.required),
-                 named_found=len(found), named_total=len(fmt.named), matched=tuple(found),
+                 named_found=len(found), named_total=len(fmt.named),
+                 columns_found=len(fed), columns_total=len({r.target for r in read}), matched=tuple(found),
                  missing=tuple(r.target for r in lacking), looked_for=tuple(_looked_for(r) for r in lacking),
                  absent=tuple(dict.fromkeys(absent)))
 
@@ -323,7 +330,8 @@ def place(relative: str, data: bytes, formats: list[_Format], shown: str) -> Fil
     scored = [(score(h, f), h, f) for h in headers for f in usable]
     fits = sorted((s for s in scored if s[0].placeable and s[0].read_format == kind
                    and (kind != "json" or s[1].records == s[2].mapping.read.records)),
-                  key=lambda s: (-s[0].score, -s[0].named_found, len(_overrides(s[1], s[2].mapping.read)),
+                  key=lambda s: (-s[0].score, -s[0].named_found / max(s[0].named_total, 1), -s[0].columns_found,
+                                 len(_overrides(s[1], s[2].mapping.read)),
                                  s[1].sheet_index, s[0].format))
     if fits:
         return _placement(relative, fits, headers)
