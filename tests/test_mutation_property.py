@@ -141,7 +141,7 @@ def test_every_planted_exception_has_rows_to_perturb():
     assert planted == covered
 
 
-@settings(max_examples=30, deadline=None, derandomize=True,
+@settings(max_examples=24, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(target=st.sampled_from(targets()), how=st.sampled_from(sorted(PERTURBATIONS)))
 def test_a_perturbed_field_never_makes_a_planted_exception_pass_silently(tmp_path_factory, target, how):
