@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## run every notebook on the sample company's period and write its evidence package under out/
 	$(BIN)/evidence run --period $(PERIOD) --evidence-dir $(SAMPLE) --out out --jobs 2 || test $$? -eq 1
 
-test: $(STAMP)  ## the whole test suite (what CI runs)
+test: $(STAMP)  ## lint, then the whole test suite (what CI runs)
+	$(BIN)/ruff check evidence_lib tests benchmarks
 	$(BIN)/python -m pytest
 
 sample: $(STAMP)  ## regenerate the bundled sample companies (golden files: never edit them by hand)

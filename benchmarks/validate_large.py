@@ -81,24 +81,30 @@ GENERIC = r"^(?:admin|administrator|root|test|testing|shared|guest|demo|temp|tmp
 def pandas_rules(v: pd.DataFrame, p: dict) -> dict[str, set]:
     """The access rules of the catalog, hand-written: the baseline GX is measured against."""
     human = v["enabled"] & ~v["builtin"] & ~v["is_service"]
-    key = lambda mask: set(zip(v.loc[mask, "system"], v.loc[mask, "account_id"]))  # noqa: E731
+    key = lambda mask: set(zip(v.loc[mask, "system"], v.loc[mask, "account_id"]))
     leaver = v["terminated_in_period"] & ~v["enabled"]
     scope = v["in_review_scope"]
     return {
         "mfa_enabled": key(human & ~v["mfa"]),
         "account_id_unique": key(v.duplicated(["system", "account_id"], keep=False)),
-        "no_generic_accounts": key(human & v["local_name"].str.contains(GENERIC)) | key(v["builtin"] & v["used_in_period"]),
+        "no_generic_accounts": key(human & v["local_name"].str.contains(GENERIC))
+        | key(v["builtin"] & v["used_in_period"]),
         "no_orphan_accounts": key(human & v["owner_status"].isin(["unresolved", "ambiguous"])),
-        "no_account_before_hire": key(v["has_owner"] & v["creation_recorded"] & (v["created_days_before_hire"].isna()
-                                                                                | (v["created_days_before_hire"] > 0))),
+        "no_account_before_hire": key(
+            v["has_owner"]
+            & v["creation_recorded"]
+            & (v["created_days_before_hire"].isna() | (v["created_days_before_hire"] > 0))
+        ),
         "terminated_accounts_disabled": key((v["owner_status"] == "terminated") & v["enabled"]),
-        "deprovisioned_within_sla": key(leaver & (v["deprovision_lag_days"].isna()
-                                                  | (v["deprovision_lag_days"] > p["deprovision_sla_days"]))),
+        "deprovisioned_within_sla": key(
+            leaver & (v["deprovision_lag_days"].isna() | (v["deprovision_lag_days"] > p["deprovision_sla_days"]))
+        ),
         "account_in_access_review": key(scope & (v["review_decision"] == "missing")),
         "revoked_accounts_disabled": key((v["review_decision"] == "revoke") & v["enabled"]),
         "admin_roles_approved": key(scope & v["is_admin"] & (v["review_decision"] != "approve")),
-        "no_dormant_accounts": key(v["enabled"] & (v["days_since_login"].isna()
-                                              | (v["days_since_login"] > p["dormant_days"]))),
+        "no_dormant_accounts": key(
+            v["enabled"] & (v["days_since_login"].isna() | (v["days_since_login"] > p["dormant_days"]))
+        ),
     }
 
 

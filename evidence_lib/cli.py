@@ -179,16 +179,23 @@ def _check_controls(evidence, period, as_of, overrides, json_path) -> int:
               help="Folder of exports with its evidence.yaml (default: data/samples/<period>).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("out"), show_default=True,
               help="Packages go to OUT/<period>/<run-id>/.")
-@click.option("--only", multiple=True, metavar="CONTROL", help="Run only the notebooks testing this control (repeatable).")
+@click.option(
+    "--only", multiple=True, metavar="CONTROL", help="Run only the notebooks testing this control (repeatable)."
+)
 @click.option("--jobs", type=click.IntRange(1), default=2, show_default=True, help="Notebooks executed at once.")
 @click.option("--mask-pii", is_flag=True, help="Mask names and e-mail addresses (stable pseudonyms) in the package.")
 @click.option("--mask-key", "mask_key", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="With --mask-pii: a file holding the secret key of the pseudonyms, kept outside the package, "
                    "so that pseudonyms stay the same across runs (default: a random key for this run only).")
 @click.option("--with-code", is_flag=True, help="Show the notebooks' code in the HTML reports.")
-@click.option("--as-of", help="The date the evidence describes (default: the declared export time); "
-                              "from the period's start to 400 days after its end.")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a control parameter (repeatable).")
+@click.option(
+    "--as-of",
+    help="The date the evidence describes (default: the declared export time); "
+    "from the period's start to 400 days after its end.",
+)
+@click.option(
+    "--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a control parameter (repeatable)."
+)
 @click.option("--allow-period-mismatch", is_flag=True,
               help="Run on evidence whose evidence.yaml declares another period.")
 def run(period, start, end, evidence_dir, out, only, jobs, mask_pii, mask_key, with_code, as_of, params,

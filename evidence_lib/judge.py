@@ -17,7 +17,9 @@ import pandas as pd
 from evidence_lib.controls import Catalog, Rule
 from evidence_lib.results import ERROR, EXCEPTIONS, PASS, RuleResult
 
-STRING_CONDITION_DEPRECATION = r"(Passing a string to the row_condition parameter|The condition_parser parameter) is deprecated"
+STRING_CONDITION_DEPRECATION = (
+    r"(Passing a string to the row_condition parameter|The condition_parser parameter) is deprecated"
+)
 
 
 class SuiteRunner:
@@ -25,8 +27,11 @@ class SuiteRunner:
 
     def __init__(self):
         import great_expectations as gx
-        from great_expectations.data_context.types.base import (DataContextConfig, InMemoryStoreBackendDefaults,
-                                                                 ProgressBarsConfig)
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
 
         config = DataContextConfig(analytics_enabled=False, store_backend_defaults=InMemoryStoreBackendDefaults(),
                                    progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False))

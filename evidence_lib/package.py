@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -85,7 +85,7 @@ def hash_tree(folder: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
 
 
 def new_run_id(now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
@@ -112,7 +112,7 @@ class PackageBuilder:
             raise PackageError(_cannot_write(exc, self.period_dir)) from None
 
     @contextmanager
-    def writing(self) -> Iterator["PackageBuilder"]:
+    def writing(self) -> Iterator[PackageBuilder]:
         """Inside: any failure removes the half-written package, and a failed write (disk full, read-only
         folder) becomes a PackageError naming the path. Nothing is published unless `finish` completes."""
         try:

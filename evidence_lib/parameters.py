@@ -17,9 +17,9 @@ declared type, with messages in the project's own words.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Iterable
 
 from evidence_lib.errors import EvidenceError, quote
 
@@ -42,7 +42,7 @@ class ParameterSpec:
     max: int | None = None
 
     @classmethod
-    def from_catalog(cls, name: str, entry: dict) -> "ParameterSpec":
+    def from_catalog(cls, name: str, entry: dict) -> ParameterSpec:
         """One `parameters:` entry of controls.yaml; a bad entry is the catalog's error, not the user's."""
         where = f"expectations/controls.yaml: parameter {name}"
         if not isinstance(entry, dict) or entry.get("type") not in TYPES or "default" not in entry:

@@ -17,8 +17,8 @@ from evidence_lib.inventory import inventory as inventory_table
 from evidence_lib.masking import PiiMask, load_mask_key, mask_for
 from evidence_lib.period import Period, parse_period
 from evidence_lib.project import PROJECT_DIR
-from evidence_lib.sources.folder import EvidenceSet, load_folder
 from evidence_lib.results import ERROR, EXCEPTIONS, OUT_OF_SCOPE, PASS, RuleResult, Validation, record_keys
+from evidence_lib.sources.folder import EvidenceSet, load_folder
 from evidence_lib.validate import validate
 
 STATUS_COLOURS = {PASS: "#1b7f3b", EXCEPTIONS: "#b35c00", ERROR: "#b00020", OUT_OF_SCOPE: "#5f6368"}
@@ -40,7 +40,7 @@ class ControlArea:
     @classmethod
     def open(cls, control_ids, *, period: str, evidence_dir: str, as_of: str | None = None,
              parameters: dict | None = None, mask_pii: bool = False, mask_key_file: str | None = None,
-             run_id: str | None = None) -> "ControlArea":
+             run_id: str | None = None) -> ControlArea:
         """Load and test. Papermill does not type-check parameters, so they are checked here."""
         if not isinstance(period, str):
             raise TypeError(f"period must be text such as '2026-Q3', got {period!r}")

@@ -80,7 +80,7 @@ class Validation:
     def judged(self) -> list[ControlResult]:
         return ([self.integrity] if self.integrity else []) + list(self.controls)
 
-    def map_exceptions(self, transform) -> "Validation":
+    def map_exceptions(self, transform) -> Validation:
         """The same validation with every rule's exception rows passed through transform (e.g. PII masking)."""
         def mapped(control: ControlResult) -> ControlResult:
             return replace(control, rules=[replace(r, exceptions=transform(r.exceptions)) for r in control.rules])

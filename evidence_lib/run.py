@@ -7,6 +7,7 @@ orchestrator (Airflow's papermill operator, say) can call `run_notebook` the sam
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -21,7 +22,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from multiprocessing import get_context
 from pathlib import Path
@@ -179,7 +180,7 @@ def run_period(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, .
     that (a write error, Ctrl-C, SIGTERM) stops the workers and their kernels and removes the
     half-written package; a failed write is a PackageError naming the path.
     """
-    started_clock, started = time.perf_counter(), datetime.now(timezone.utc)
+    started_clock, started = time.perf_counter(), datetime.now(UTC)
     parsed = parse_period(period)
     catalog = load_catalog()
     thresholds = resolve_parameters(parameters or {}, catalog=catalog)
@@ -210,7 +211,7 @@ def run_period(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, .
                 "run_id": builder.run_id, "status": status, "exit_code": EXIT_CODES[status],
                 "period": {"label": parsed.label, "start": parsed.start.isoformat(), "end": parsed.end.isoformat()},
                 "started_at": generated_at,
-                "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "parameters": thresholds,
                 "options": {"evidence_dir": str(evidence_dir), "as_of": as_of, "only": list(only), "jobs": jobs,
                             "mask_pii": mask_pii, "mask_key": key_kind, "with_code": with_code,
@@ -336,10 +337,8 @@ def _kill_tree(pid: int, *, include_root: bool) -> None:
     except psutil.Error:
         return
     for process in family:
-        try:
+        with contextlib.suppress(psutil.Error):  # it may have exited meanwhile
             process.kill()
-        except psutil.Error:
-            pass
 
 
 def _judge_inputs(outcomes: list[NotebookOutcome], hashes: dict[str, str]) -> None:

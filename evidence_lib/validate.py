@@ -18,8 +18,18 @@ from evidence_lib.controls import Catalog, Rule, load_catalog
 from evidence_lib.judge import SuiteRunner, default_runner, judge_view
 from evidence_lib.parameters import resolve_parameters
 from evidence_lib.period import Period
-from evidence_lib.results import (ERROR, EXCEPTIONS, OUT_OF_SCOPE, PASS, ControlResult, RuleResult, Status,
-                                  Validation, record_keys, worst)
+from evidence_lib.results import (
+    ERROR,
+    EXCEPTIONS,
+    OUT_OF_SCOPE,
+    PASS,
+    ControlResult,
+    RuleResult,
+    Status,
+    Validation,
+    record_keys,
+    worst,
+)
 from evidence_lib.scope import Scope, ScopeError, scope_decisions
 from evidence_lib.sources.folder import EvidenceSet
 from evidence_lib.sources.schemas import SCHEMAS
@@ -131,7 +141,9 @@ def _doubts_for(rule_id: str, doubts: set, checks: integrity.IntegrityCatalog, s
     return [f"{what} failed the integrity rule {check}" for check, what in sorted(counts)]
 
 
-def _columns_lacking(rule_id: str, evidence: EvidenceSet, checks: integrity.IntegrityCatalog, scope: Scope) -> list[str]:
+def _columns_lacking(
+    rule_id: str, evidence: EvidenceSet, checks: integrity.IntegrityCatalog, scope: Scope
+) -> list[str]:
     """Exports that carry no column for something the rule needs (no MFA status, no admin roles):
     the rule cannot pass on them, unless their system is scoped out of it."""
     lacking = []

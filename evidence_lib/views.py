@@ -177,7 +177,9 @@ def course_matcher(training_course: str):
     text = str(training_course).strip()
     if text.casefold().startswith("re:"):
         pattern = re.compile(text[3:].strip(), re.IGNORECASE)
-        return lambda titles: titles.str.strip().map(lambda t: bool(pattern.fullmatch(t)) if isinstance(t, str) else False)
+        return lambda titles: titles.str.strip().map(
+            lambda t: bool(pattern.fullmatch(t)) if isinstance(t, str) else False
+        )
     wanted = {t.strip().casefold() for t in text.split(";") if t.strip()}
     return lambda titles: titles.str.strip().str.casefold().isin(wanted)
 

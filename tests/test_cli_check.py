@@ -11,6 +11,7 @@ import yaml
 
 from tests.conftest import SAMPLE
 
+
 # Rows per declared file, counted independently of the loader (csv/openpyxl/json).
 def _independent_rows(path):
     if path.suffix == ".json":
@@ -28,7 +29,7 @@ def test_sample_loads_every_file_with_its_rows(run_cli):
     declared = yaml.safe_load((SAMPLE / "evidence.yaml").read_text())["files"]
     lines = result.output.splitlines()
     for entry in declared:
-        line = next(l for l in lines if l.startswith(entry["path"] + " "))
+        line = next(text for text in lines if text.startswith(entry["path"] + " "))
         rows = _independent_rows(SAMPLE / entry["path"])
         assert f" {rows} " in line and line.count(f" {rows} ") >= 1, (entry["path"], rows, line)
         assert line.rstrip().endswith(("ok", "skipped)"))
@@ -208,7 +209,7 @@ def test_quarantine_keeps_bad_rows_aside_and_counts_them(run_cli, sample_copy):
     _redeclare(sample_copy, 1, bad_rows="quarantine")
     code, out = _check(run_cli, sample_copy)
     assert code == 0, out
-    line = next(l for l in out.splitlines() if l.startswith("accounts/okta_users.csv"))
+    line = next(text for text in out.splitlines() if text.startswith("accounts/okta_users.csv"))
     assert " 182        180 " in line and "2 row(s) set aside as data-quality exceptions" in line
 
     from evidence_lib.sources.folder import load_folder

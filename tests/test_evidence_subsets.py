@@ -38,7 +38,9 @@ def _without(folder, types):
     declare(folder, spec)
 
 
-@pytest.mark.parametrize("types", SUBSETS, ids=lambda t: "+".join(t) if len(t) < 4 else f"all-but-{len(SCHEMAS) - len(t)}")
+@pytest.mark.parametrize(
+    "types", SUBSETS, ids=lambda t: "+".join(t) if len(t) < 4 else f"all-but-{len(SCHEMAS) - len(t)}"
+)
 def test_missing_evidence_errors_exactly_the_rules_that_need_it(baseline, sample_copy, types):
     if set(types) == set(SCHEMAS):
         pytest.skip("nothing declared is a declaration error, tested elsewhere")

@@ -165,7 +165,7 @@ def test_a_key_file_shorter_than_16_bytes_is_refused_naming_the_file(tmp_path, c
 
 
 def test_a_missing_key_file_is_refused_naming_the_file(tmp_path):
-    with pytest.raises(EvidenceError, match="nowhere.key"):
+    with pytest.raises(EvidenceError, match=r"nowhere\.key"):
         load_mask_key(str(tmp_path / "nowhere.key"))
 
 

@@ -54,15 +54,21 @@ def test_command_line_text_is_read_by_the_declared_type():
     assert parse_parameter_args(["training_course=a=b"]) == {"training_course": "a=b"}
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"training_course": 123}, "training_course = 123 is not text"),
-    ({"dormant_days": True}, "dormant_days = True is not a whole number"),
-    ({"dormant_days": 90.0}, "dormant_days = 90.0 is not a whole number"),
-    ({"dormant_days": "90"}, "dormant_days = '90' is not a whole number"),
-    ({"future_tolerance_hours": 721}, "future_tolerance_hours = 721 is out of range: allowed a whole number from 0 to 720"),
-    ({"earliest_plausible_date": 19900101}, "earliest_plausible_date = 19900101 is not a date"),
-    ({"nope": 1}, "unknown parameter(s) 'nope'"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"training_course": 123}, "training_course = 123 is not text"),
+        ({"dormant_days": True}, "dormant_days = True is not a whole number"),
+        ({"dormant_days": 90.0}, "dormant_days = 90.0 is not a whole number"),
+        ({"dormant_days": "90"}, "dormant_days = '90' is not a whole number"),
+        (
+            {"future_tolerance_hours": 721},
+            "future_tolerance_hours = 721 is out of range: allowed a whole number from 0 to 720",
+        ),
+        ({"earliest_plausible_date": 19900101}, "earliest_plausible_date = 19900101 is not a date"),
+        ({"nope": 1}, "unknown parameter(s) 'nope'"),
+    ],
+)
 def test_python_values_are_strict_about_type_and_range(overrides, message):
     with pytest.raises(ParameterError) as caught:
         resolve_parameters(overrides)

@@ -58,7 +58,10 @@ json_value = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.sampled_from(JSON_MAPPINGS), st.one_of(st.binary(max_size=200), json_value.map(lambda v: __import__("json").dumps(v).encode())))
+@given(
+    st.sampled_from(JSON_MAPPINGS),
+    st.one_of(st.binary(max_size=200), json_value.map(lambda v: __import__("json").dumps(v).encode())),
+)
 def test_json_loaders_return_a_frame_or_our_error(tmp_path, name, data):
     path = tmp_path / "export.json"
     path.write_bytes(data)

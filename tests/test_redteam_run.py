@@ -24,8 +24,15 @@ import yaml
 
 from evidence_lib.package import INCOMPLETE_PREFIX, MANIFEST, PackageBuilder, PackageError, hash_tree, verify
 from evidence_lib.period import parse_period
-from evidence_lib.run import NotebookOutcome, RunError, _judge_inputs, _mask_key, check_as_of, \
-    check_evidence_period, run_period
+from evidence_lib.run import (
+    NotebookOutcome,
+    RunError,
+    _judge_inputs,
+    _mask_key,
+    check_as_of,
+    check_evidence_period,
+    run_period,
+)
 from tests.conftest import PERIOD, ROOT, SAMPLE
 
 Q3 = parse_period(PERIOD)
@@ -105,7 +112,9 @@ def test_a_notebook_whose_results_do_not_say_what_it_read_is_an_error():
     hashes = {"a.csv": "1" * 64}
     silent = NotebookOutcome("40_people", "pass", 1.0, results={"status": "pass", "controls": []})
     honest = NotebookOutcome("10_access", "pass", 1.0, results={"inventory": [{"file": "./a.csv", "sha256": "1" * 64}]})
-    other = NotebookOutcome("20_offboarding", "pass", 1.0, results={"inventory": [{"file": "a.csv", "sha256": "2" * 64}]})
+    other = NotebookOutcome(
+        "20_offboarding", "pass", 1.0, results={"inventory": [{"file": "a.csv", "sha256": "2" * 64}]}
+    )
     _judge_inputs([silent, honest, other], hashes)
     assert (silent.status, honest.status, other.status) == ("error", "pass", "error")
     assert "results.json has no inventory" in silent.error
@@ -176,10 +185,9 @@ def _disk_full_under(out: Path, monkeypatch):
 def test_a_disk_full_while_finishing_a_package_publishes_nothing(tmp_path, monkeypatch):
     builder = PackageBuilder(tmp_path, PERIOD)
     _disk_full_under(tmp_path, monkeypatch)
-    with pytest.raises(PackageError) as caught:
-        with builder.writing():
-            (builder.work_dir / "report.html").write_text("<p>done</p>")
-            builder.finish({})
+    with pytest.raises(PackageError) as caught, builder.writing():
+        (builder.work_dir / "report.html").write_text("<p>done</p>")
+        builder.finish({})
     assert "No space left on device" in str(caught.value) and str(builder.work_dir) in str(caught.value)
     assert list((tmp_path / PERIOD).iterdir()) == []
 
@@ -236,7 +244,11 @@ def test_clean_lists_and_removes_unfinished_runs_and_never_a_finished_one(run_cl
     left_q3 = PackageBuilder(tmp_path, PERIOD).work_dir
     left_q2 = PackageBuilder(tmp_path, "2026-Q2").work_dir
     listed = run_cli("clean", tmp_path)
-    assert listed.exit_code == 0 and f"unfinished: {left_q3}" in listed.output and f"unfinished: {left_q2}" in listed.output
+    assert (
+        listed.exit_code == 0
+        and f"unfinished: {left_q3}" in listed.output
+        and f"unfinished: {left_q2}" in listed.output
+    )
     assert left_q3.is_dir() and left_q2.is_dir()
     removed = run_cli("clean", tmp_path, "--period", "2026-q3", "--yes")
     assert removed.exit_code == 0 and f"removing: {left_q3}" in removed.output and str(left_q2) not in removed.output
@@ -446,8 +458,11 @@ def test_evidence_reaching_outside_its_folder_is_exit_2_and_no_package(run_cli, 
     elif escape == "outside mapping":
         from evidence_lib.sources.mapping import builtin_mappings
 
-        (outside / "okta.yaml").write_text(builtin_mappings()["okta_users_csv"].read_text()
-                                           .replace("mfa_enabled: {from: MFA Enrolled}", "mfa_enabled: {constant: true}"))
+        (outside / "okta.yaml").write_text(
+            builtin_mappings()["okta_users_csv"]
+            .read_text()
+            .replace("mfa_enabled: {from: MFA Enrolled}", "mfa_enabled: {constant: true}")
+        )
         okta["format"] = "../outside/okta.yaml"
     else:
         shutil.move(str(sample_copy / "accounts"), str(outside / "accounts"))

@@ -318,7 +318,7 @@ def test_oversized_file_is_refused_before_reading(sample_copy, monkeypatch):
 
 def test_a_10mb_bad_value_is_echoed_cut_to_120_characters(sample_copy):
     path = sample_copy / "changes" / "servicenow_change_request.csv"
-    header, rows, encoding = read_csv(path)
+    header, rows, _ = read_csv(path)
     number = rows[2][header.index("number")]
     edit_csv(path, "sys_created_on", "9" * 10_000_000, where={"number": number})
     text = problems_of(sample_copy, "changes/servicenow_change_request.csv")
@@ -435,7 +435,7 @@ def test_declared_tz_applies_to_naive_values_beside_offset_values(sample_copy):
 
 def test_placeholders_read_as_missing(sample_copy):
     path = sample_copy / "accounts" / "okta_users.csv"
-    header, rows, encoding = read_csv(path)
+    _, rows, _ = read_csv(path)
     user = rows[5][0]
     edit_csv(path, "Last Login Date", " N/A ", where={"Okta Username": user})
     evidence = load_folder(sample_copy)

@@ -10,8 +10,19 @@ import openpyxl
 import pytest
 
 from evidence_lib.validate import ERROR, EXCEPTIONS, OUT_OF_SCOPE, PASS, ScopeError
-from tests.corpus import (check, declaration, declare, drop_csv_rows, edit_csv, edit_json, found_keys,
-                          read_csv, redeclare, rule_status, write_csv)
+from tests.corpus import (
+    check,
+    declaration,
+    declare,
+    drop_csv_rows,
+    edit_csv,
+    edit_json,
+    found_keys,
+    read_csv,
+    redeclare,
+    rule_status,
+    write_csv,
+)
 
 OKTA = "accounts/okta_users.csv"
 ROSTER = "hr/workday_workers.xlsx"
@@ -59,7 +70,17 @@ def test_quarantined_rows_make_the_rule_an_error_not_a_pass(sample_copy):
 def test_quarantining_a_whole_system_cannot_hide_its_findings(sample_copy):
     edit_csv(sample_copy / OKTA, "Okta User Status", "???")
     redeclare(sample_copy, OKTA, bad_rows="quarantine")
-    _, validation = check(sample_copy, rules=('account_in_access_review', 'admin_roles_approved', 'deprovisioned_within_sla', 'mfa_enabled', 'no_dormant_accounts', 'no_orphan_accounts'))
+    _, validation = check(
+        sample_copy,
+        rules=(
+            "account_in_access_review",
+            "admin_roles_approved",
+            "deprovisioned_within_sla",
+            "mfa_enabled",
+            "no_dormant_accounts",
+            "no_orphan_accounts",
+        ),
+    )
     for rule_id in ("mfa_enabled", "no_orphan_accounts", "deprovisioned_within_sla", "no_dormant_accounts",
                     "account_in_access_review", "admin_roles_approved"):
         assert rule_status(validation, rule_id) == ERROR, rule_id
@@ -76,7 +97,10 @@ def test_quarantined_roster_rows_make_screening_an_error(sample_copy):
 def test_quarantined_deployments_make_change_rules_errors(sample_copy):
     edit_csv(sample_copy / "changes/infra_deploy_log.csv", "deployed_at", "yesterday")
     redeclare(sample_copy, "changes/infra_deploy_log.csv", bad_rows="quarantine")
-    _, validation = check(sample_copy, rules=('approved_before_deploy', 'approver_independent', 'deployment_has_ticket', 'testing_evidence'))
+    _, validation = check(
+        sample_copy,
+        rules=("approved_before_deploy", "approver_independent", "deployment_has_ticket", "testing_evidence"),
+    )
     for rule_id in ("deployment_has_ticket", "approver_independent", "approved_before_deploy", "testing_evidence"):
         assert rule_status(validation, rule_id) == ERROR, rule_id
 
@@ -206,10 +230,14 @@ def test_systems_left_out_of_the_access_review_are_exceptions_not_out_of_scope(s
 
 @pytest.mark.parametrize("column,value", [("system", "Okta"), ("system", " OKTA "), ("period", "2026-q3")])
 def test_case_and_space_variants_in_the_review_change_nothing(sample_copy, column, value):
-    _, before = check(sample_copy, rules=('account_in_access_review', 'admin_roles_approved', 'revoked_accounts_disabled'))
+    _, before = check(
+        sample_copy, rules=("account_in_access_review", "admin_roles_approved", "revoked_accounts_disabled")
+    )
     where = {"system": "okta"} if column == "system" else None
     edit_csv(sample_copy / REVIEW, column, value, where=where)
-    _, after = check(sample_copy, rules=('account_in_access_review', 'admin_roles_approved', 'revoked_accounts_disabled'))
+    _, after = check(
+        sample_copy, rules=("account_in_access_review", "admin_roles_approved", "revoked_accounts_disabled")
+    )
     for rule_id in ("account_in_access_review", "revoked_accounts_disabled", "admin_roles_approved"):
         assert found_keys(after, rule_id) == found_keys(before, rule_id), rule_id
 

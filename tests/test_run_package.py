@@ -4,14 +4,22 @@ import html
 import json
 import re
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import nbformat
 import pandas as pd
 import pytest
 
 from evidence_lib.controls import load_catalog
-from evidence_lib.package import MANIFEST, PackageBuilder, PackageError, hash_tree, neutralise_formula, new_run_id, verify
+from evidence_lib.package import (
+    MANIFEST,
+    PackageBuilder,
+    PackageError,
+    hash_tree,
+    neutralise_formula,
+    new_run_id,
+    verify,
+)
 from evidence_lib.project import NOTEBOOKS_DIR
 from evidence_lib.run import run_period
 from tests.conftest import PERIOD, SAMPLE, evidence
@@ -123,8 +131,22 @@ def test_second_run_of_the_period_gets_a_new_id_and_leaves_the_first_untouched(s
     _, first = sample_run
     before = hash_tree(first)
     out = first.parent.parent
-    finished = evidence("run", "--period", PERIOD, "--evidence-dir", SAMPLE, "--out", out.name,  # relative, as in the README
-                        "--only", "CC1.4", "--jobs", 1, "--mask-pii", "--with-code", cwd=out.parent)
+    finished = evidence(
+        "run",
+        "--period",
+        PERIOD,
+        "--evidence-dir",
+        SAMPLE,
+        "--out",
+        out.name,  # relative, as in the README
+        "--only",
+        "CC1.4",
+        "--jobs",
+        1,
+        "--mask-pii",
+        "--with-code",
+        cwd=out.parent,
+    )
     assert finished.returncode == 1, finished.stderr
     runs = sorted(p.name for p in first.parent.iterdir())
     assert len(runs) == 2 and first.name in runs
@@ -208,7 +230,7 @@ def test_a_finished_run_is_never_overwritten(tmp_path):
 
 
 def test_runs_of_one_period_started_together_do_not_collide(tmp_path):
-    same_second = datetime(2026, 10, 1, 6, 0, tzinfo=timezone.utc)
+    same_second = datetime(2026, 10, 1, 6, 0, tzinfo=UTC)
     builders = [PackageBuilder(tmp_path, PERIOD, run_id=new_run_id(same_second)) for _ in range(2)]
     for number, builder in enumerate(builders):
         (builder.work_dir / "n.txt").write_text(str(number))

@@ -73,7 +73,9 @@ def _declared_files():
 
 
 # Each declared file fails one way, deleted or emptied in turn: both ways across every format.
-FAILURES = [(path, evidence_type, ("delete", "empty")[i % 2]) for i, (path, evidence_type) in enumerate(_declared_files())]
+FAILURES = [
+    (path, evidence_type, ("delete", "empty")[i % 2]) for i, (path, evidence_type) in enumerate(_declared_files())
+]
 
 
 @pytest.mark.parametrize("path, evidence_type, how", FAILURES, ids=[f"{p}-{h}" for p, _, h in FAILURES])

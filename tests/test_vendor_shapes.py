@@ -15,7 +15,6 @@ import pytest
 from evidence_lib.errors import LoadError
 from evidence_lib.sources.load import load_file
 from evidence_lib.sources.mapping import DEFAULT_PLACEHOLDERS, builtin_mappings, load_mapping
-from evidence_lib.sources.schemas import SCHEMAS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "vendors"
 CITED = ("github_pull_requests_rest_json", "github_pr_list_cli_json", "gitlab_merge_requests_json", "jira_cloud_csv",
@@ -133,7 +132,12 @@ def test_jira_cloud_all_fields_csv():
     frame = loaded.frame
     assert frame.index.tolist() == [2, 3, 4, 5]
     assert column(frame, "ticket_id") == ["CHG-101", "CHG-102", "CHG-103", "CHG-104"]
-    assert column(frame, "title") == ["Rotate signing keys", "Hotfix checkout totals", "Bump lodash", "Enable WAF rules"]
+    assert column(frame, "title") == [
+        "Rotate signing keys",
+        "Hotfix checkout totals",
+        "Bump lodash",
+        "Enable WAF rules",
+    ]
     assert column(frame, "change_type") == ["normal", "emergency", "standard", "normal"]
     assert column(frame, "status") == ["Done", "Done", "Done", "In Progress"]
     # Jira Cloud writes display names; people columns compare without case.

@@ -13,7 +13,8 @@ Coverage counts canonical columns, not names, so a format that lists many candid
 one column is not penalised for the names an export does not use. A file is placed only when
 every required column of a format is found and the score is at least PLACE_AT (half the
 format's columns found); the best such format wins (ties: the more specific format — the larger
-share of its names present —, the more columns found, the fewer read overrides, then the name). Anything else is a question for the user,
+share of its names present —, the more columns found, the fewer read overrides, then the name).
+Anything else is a question for the user,
 with the closest format and the canonical columns missing, never a silent choice.
 """
 
@@ -233,7 +234,7 @@ def _decode(data: bytes) -> tuple[str, str | None]:
 
 def _csv_headers(data: bytes, shown: str, known: set[str]) -> list[Header]:
     """The header under the delimiter that makes it name the most known columns (then the most columns)."""
-    text, encoding = _decode(data)
+    _text, encoding = _decode(data)
     if not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and len(data) > _SCAN_BYTES:
         data = data[: data.rfind(b"\n", 0, _SCAN_BYTES) + 1] or data[:_SCAN_BYTES]  # the first rows are enough
     best: tuple | None = None
@@ -256,7 +257,7 @@ def _xlsx_headers(data: bytes, shown: str, known: set[str]) -> list[Header]:
     check_xlsx(data, shown)
     try:
         names = list(calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)).sheet_names)
-    except Exception as exc:  # calamine raises its own zip/xml/password errors
+    except Exception as exc:  # noqa: BLE001 - calamine raises its own zip/xml/password errors
         raise EvidenceError(f"not a readable XLSX workbook ({type(exc).__name__})") from None
     headers = []
     for index, name in enumerate(names):

@@ -14,8 +14,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from evidence_lib.errors import DeclarationError, EvidenceError, LoadError, MappingError, Problem, ProblemsError, \
-    located, shorten
+from evidence_lib.errors import (
+    DeclarationError,
+    EvidenceError,
+    LoadError,
+    MappingError,
+    Problem,
+    ProblemsError,
+    located,
+    shorten,
+)
 from evidence_lib.sources.contain import relative_name
 from evidence_lib.sources.declaration import (  # noqa: F401 - the folder's public names
     DECLARATION,

@@ -218,7 +218,7 @@ def _small_member(book: zipfile.ZipFile, name: str) -> bytes:
             return stream.read(MAX_YAML_BYTES)
     except KeyError:
         raise
-    except Exception:  # a broken part: the sheet names are only for messages
+    except Exception:  # noqa: BLE001 - a broken part: the sheet names are only for messages
         return b""
 
 

@@ -220,7 +220,7 @@ def _parse_rule(target: str, rule: object, schema: Schema) -> FieldRule:
     tz = str(rule.get("tz", "UTC"))
     try:
         pd.Timestamp("2000-01-01").tz_localize(tz)
-    except Exception:  # pytz/zoneinfo raise several kinds for an unknown zone
+    except Exception:  # noqa: BLE001 - pytz/zoneinfo raise several kinds for an unknown zone
         raise ValueError(f"unknown time zone {quote(tz)}; use an IANA name such as Europe/Berlin") from None
     return FieldRule(
         target=target,

@@ -85,7 +85,7 @@ def find_header_row(data: bytes, path: str, options: ReadOptions, known_headers:
         raise LoadError([located(path, f"no column names in the first {max_scan} rows", "export it again with "
                                                                                           "column headers")])
     best = max(scores)
-    score, _, number, cells = best if best[0] >= 2 else scores[0]
+    _score, _, number, cells = best if best[0] >= 2 else scores[0]
     return number, cells
 
 
@@ -115,7 +115,7 @@ def _first_xlsx_rows(data: bytes, path: str, options: ReadOptions, count: int) -
         grid = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=count)
     except LoadError:
         raise
-    except Exception as exc:  # calamine raises its own zip/xml/password errors, and ValueError
+    except Exception as exc:  # noqa: BLE001 - calamine raises its own zip/xml/password errors, and ValueError
         raise LoadError([located(path, f"not a readable XLSX workbook ({type(exc).__name__}: {exc})",
                                  "save it again as .xlsx")]) from None
     return [[_cell_text(v) for v in row] for row in grid]
@@ -127,7 +127,9 @@ def decode(data: bytes, path: str, encoding: str) -> str:
     try:
         return data.decode(encoding)
     except LookupError:
-        raise LoadError([located(path, f"unknown encoding '{encoding}'", "use e.g. utf-8, cp1252 or latin-1")])
+        raise LoadError(
+            [located(path, f"unknown encoding '{encoding}'", "use e.g. utf-8, cp1252 or latin-1")]
+        ) from None
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise LoadError(
@@ -159,7 +161,7 @@ def _read_csv(data: bytes, path: str, options: ReadOptions) -> RawTable:
             engine="c",
         )
     except pd.errors.EmptyDataError:
-        raise LoadError([located(path, "the file has no header row", "export it again with column headers")])
+        raise LoadError([located(path, "the file has no header row", "export it again with column headers")]) from None
     except pd.errors.ParserError as exc:
         match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if match:
@@ -260,7 +262,7 @@ def _read_xlsx(data: bytes, path: str, options: ReadOptions) -> RawTable:
                 for name in names}
     except LoadError:
         raise
-    except Exception as exc:  # calamine raises its own zip/xml/password errors, and ValueError
+    except Exception as exc:  # noqa: BLE001 - calamine raises its own zip/xml/password errors, and ValueError
         raise LoadError([located(path, f"not a readable XLSX workbook ({type(exc).__name__}: {exc})",
                                  "save it again as .xlsx")]) from None
     rows = [[_cell_text(v) for v in row] for row in grid[sheet][options.skip_rows:]]
@@ -323,7 +325,9 @@ def _json_records(data: bytes, path: str, options: ReadOptions) -> list[dict]:
     records = document
     for part in filter(None, options.records.split(".")):
         if not isinstance(records, dict) or part not in records:
-            raise LoadError([located(path, f"no '{options.records}' list in the document", "check the mapping's `records:`")])
+            raise LoadError(
+                [located(path, f"no '{options.records}' list in the document", "check the mapping's `records:`")]
+            )
         records = records[part]
     if not isinstance(records, list):
         raise LoadError([located(path, "expected a JSON list of records", "export the list itself, or set `records:`")])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from evidence_lib.period import Period
 
@@ -34,7 +34,7 @@ def _ascii(text: str) -> str:
 
 
 def at(day: date, hour: int = 9, minute: int = 0, second: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute, second), tzinfo=timezone.utc)
+    return datetime.combine(day, time(hour, minute, second), tzinfo=UTC)
 
 
 @dataclass
@@ -282,11 +282,11 @@ class _Builder:
                 gh.is_admin = rng.random() < 0.05
                 self.accounts.append(gh)
                 self.aliases.append({"system": "github", "account_id": person.github_login, "email": person.email})
-            if person.department == "Finance" or (technical and rng.random() < 0.2):
-                if not terminated_before:
-                    account = self._account("billing-db", person.local, person, person.email)
-                    account.is_admin = rng.random() < 0.1
-                    self.accounts.append(account)
+            # The draw happens whether or not the person has left: the random stream stays the same.
+            if (person.department == "Finance" or (technical and rng.random() < 0.2)) and not terminated_before:
+                account = self._account("billing-db", person.local, person, person.email)
+                account.is_admin = rng.random() < 0.1
+                self.accounts.append(account)
             self.background[person.employee_id] = {
                 "employee_id": person.employee_id, "name": person.name, "status": "clear",
                 "completed_at": person.hire_date - timedelta(days=rng.randint(3, 20)),
@@ -430,10 +430,10 @@ class _Builder:
 
     def _plant_access(self, pools: _Pools) -> None:
         start = self.period.start
-        existing = lambda p: p.status == "active" and p.hire_date < start - timedelta(days=10)  # noqa: E731
-        engineer = lambda p: existing(p) and p.department in ("Engineering", "IT")  # noqa: E731
-        non_admin = lambda s: lambda p: existing(p) and not self._find(s, p).is_admin  # noqa: E731
-        eng_non_admin = lambda s: lambda p: engineer(p) and not self._find(s, p).is_admin  # noqa: E731
+        existing = lambda p: p.status == "active" and p.hire_date < start - timedelta(days=10)
+        engineer = lambda p: existing(p) and p.department in ("Engineering", "IT")
+        non_admin = lambda s: lambda p: existing(p) and not self._find(s, p).is_admin
+        eng_non_admin = lambda s: lambda p: engineer(p) and not self._find(s, p).is_admin
 
         # CC6.1 mfa_enabled
         for system, pick in (("okta", existing), ("okta", existing), ("okta", existing),
@@ -447,7 +447,7 @@ class _Builder:
         self.near.append(("CC6.1", "mfa_enabled", "okta", suspended.account_id))
 
         # CC6.1 account_id_unique: the same id twice in one system
-        finance = lambda p: existing(p) and self._has("billing-db", p)  # noqa: E731
+        finance = lambda p: existing(p) and self._has("billing-db", p)
         for _ in range(2):
             account = self._find("billing-db", pools.take(finance, "a duplicate account id"))
             twin = Account(**{**account.__dict__})
@@ -478,7 +478,7 @@ class _Builder:
         self.near.append(("CC6.2", "no_orphan_accounts", "okta", messy.account_id))
 
         # CC6.2 no_account_before_hire
-        hired = lambda p: p.status == "active" and p.hire_date >= start and p.hire_date <= self.late_hire_cutoff  # noqa: E731
+        hired = lambda p: p.status == "active" and p.hire_date >= start and p.hire_date <= self.late_hire_cutoff
         for system, days in (("okta", 5), ("okta", 5)):
             person = pools.take(hired, "an account created before hire")
             account = self._find(system, person)
@@ -534,9 +534,9 @@ class _Builder:
 
     def _plant_offboarding(self, pools: _Pools) -> None:
         start = self.period.start
-        left = lambda p: p.termination_date is not None and p.termination_date >= start  # noqa: E731
-        left_eng = lambda p: left(p) and p.department in ("Engineering", "IT")  # noqa: E731
-        left_finance = lambda p: left(p) and self._has("billing-db", p)  # noqa: E731
+        left = lambda p: p.termination_date is not None and p.termination_date >= start
+        left_eng = lambda p: left(p) and p.department in ("Engineering", "IT")
+        left_finance = lambda p: left(p) and self._has("billing-db", p)
 
         # CC6.2 terminated_accounts_disabled: still enabled after termination
         person = pools.take(left, "a terminated person with an enabled account")
@@ -569,8 +569,8 @@ class _Builder:
 
     def _plant_people_rules(self, pools: _Pools) -> None:
         start, export_day = self.period.start, self.export_day
-        hired = lambda p: p.status == "active" and start <= p.hire_date <= self.late_hire_cutoff  # noqa: E731
-        due = lambda p: hired(p) and (export_day - p.hire_date).days > 45  # noqa: E731
+        hired = lambda p: p.status == "active" and start <= p.hire_date <= self.late_hire_cutoff
+        due = lambda p: hired(p) and (export_day - p.hire_date).days > 45
 
         # CC1.4 background_check_before_hire
         person = pools.take(hired, "a missing background check")
@@ -602,7 +602,7 @@ class _Builder:
         self.near.append(("CC2.2", "training_within_due_days", "", person.employee_id))
 
         # CC2.2 annual_training_current (365 days before the export date)
-        staff = lambda p: p.status == "active" and p.hire_date < start - timedelta(days=800)  # noqa: E731
+        staff = lambda p: p.status == "active" and p.hire_date < start - timedelta(days=800)
         for _ in range(3):
             person = pools.take(staff, "lapsed annual training")
             self.training = [t for t in self.training if not (
@@ -728,7 +728,9 @@ class _Builder:
                     continue
                 if account.builtin:
                     continue
-                if not account.enabled and (account.disabled_at is None or account.disabled_at < self.review_signed_off):
+                if not account.enabled and (
+                    account.disabled_at is None or account.disabled_at < self.review_signed_off
+                ):
                     continue
                 decision = "approve"
             rows.append({

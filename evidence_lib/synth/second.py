@@ -191,4 +191,4 @@ def _plant_creation_on_aws(company: Company, period: Period, second: SecondCompa
     company.near_misses.append(("CC6.2", "no_account_before_hire", "aws-prod", boundary.account_id))
 
 
-__all__ = ["SecondCompany", "build_second_company", "SCOPE", "UNWRITABLE_NEAR_MISSES", "NAME", "DOMAIN", "SEED"]
+__all__ = ["DOMAIN", "NAME", "SCOPE", "SEED", "UNWRITABLE_NEAR_MISSES", "SecondCompany", "build_second_company"]

@@ -144,7 +144,9 @@ def _accounts(company: Company, folder: Path) -> list[dict]:
 def _okta(accounts, path: Path) -> dict:
     rows = []
     for a in accounts:
-        status = "ACTIVE" if a.enabled else ("DEPROVISIONED" if a.disabled_at and a.disabled_at.day % 2 else "SUSPENDED")
+        status = (
+            "ACTIVE" if a.enabled else ("DEPROVISIONED" if a.disabled_at and a.disabled_at.day % 2 else "SUSPENDED")
+        )
         rows.append([a.account_id, a.display_name, a.email_as_exported or a.email or "", status, _iso(a.created_at),
                      _iso(a.last_login_at), _iso(a.disabled_at or a.created_at),
                      "true" if a.mfa else "false", "Super Administrator" if a.is_admin else ""])
@@ -278,8 +280,20 @@ def _pull_requests(company: Company, path: Path) -> dict:
 
 
 def _deploy_log(company: Company, path: Path) -> dict:
-    rows = [[d.deploy_id, _iso(d.deployed_at), d.repository, d.deployed_by, d.author, d.ticket, "production",
-             hashlib.sha1(d.deploy_id.encode()).hexdigest()[:12]] for d in company.deployments if d.source == "deploylog"]
+    rows = [
+        [
+            d.deploy_id,
+            _iso(d.deployed_at),
+            d.repository,
+            d.deployed_by,
+            d.author,
+            d.ticket,
+            "production",
+            hashlib.sha1(d.deploy_id.encode()).hexdigest()[:12],
+        ]
+        for d in company.deployments
+        if d.source == "deploylog"
+    ]
     _write_csv(path, ["deploy_id", "deployed_at", "service", "deployed_by", "author", "ticket", "environment",
                       "commit_sha"], rows)
     return {"path": str(path), "type": "deployments", "format": "generic_deploy_log_csv"}
@@ -302,4 +316,4 @@ def _background(company: Company, path: Path) -> dict:
     return {"path": str(path), "type": "background_checks", "format": "screening_vendor_csv"}
 
 
-__all__ = ["write_company", "EXPECTED_FILE", "TRAINING_COURSE"]
+__all__ = ["EXPECTED_FILE", "TRAINING_COURSE", "write_company"]

@@ -212,4 +212,4 @@ def _screening(company: Company, path: Path) -> dict:
     return {"path": str(path), "type": "background_checks", "format": "screening_by_email_csv"}
 
 
-__all__ = ["write_second_company", "SET_ASIDE_FILE"]
+__all__ = ["SET_ASIDE_FILE", "write_second_company"]
