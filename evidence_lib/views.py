@@ -147,27 +147,33 @@ def change_view(deployments: pd.DataFrame, tickets: pd.DataFrame, *, period: Per
 
 
 def _with_people(frame: pd.DataFrame, roster: pd.DataFrame | None, aliases, domains) -> pd.DataFrame:
-    """Author, implementer and approver as people (employee ids), and the independence verdict.
+    """Author, implementer and approver(s) as people (employee ids), and the independence verdict.
 
     Independence is judged on people, however each is written (e-mail, plus-address, display
-    name, alias): an approver who resolves to nobody in the roster cannot be shown independent.
+    name, alias): a change is independently approved when one of its approvers (several are
+    separated by ';') is a person in the roster who is neither its author nor its implementer.
     """
-    roles = ("author", "implementer", "approver")
     if roster is None:
         roster = pd.DataFrame({"employee_id": pd.Series(dtype="str"), "name": pd.Series(dtype="str"),
                                "email": pd.Series(dtype="str")})
-    for role in roles:
-        frame[f"{role}_person"] = resolve_people(frame[role], roster, aliases, domains)
-    # Unresolved names still compare by their text, so "the same unknown person" is not independent.
-    text = {role: frame[role].astype("str").str.strip().str.casefold().where(frame[role].notna(), "")
-            for role in roles}
-    approver = frame["approver_person"]
-    same_person = pd.Series(False, index=frame.index)
     for role in ("author", "implementer"):
-        same_person |= approver.notna() & (approver == frame[f"{role}_person"])
-        same_person |= (text["approver"] != "") & (text["approver"] == text[role])
-    frame["approver_independent"] = approver.notna() & ~same_person
+        frame[f"{role}_person"] = resolve_people(frame[role], roster, aliases, domains)
+    approvers = frame["approver"].fillna("").astype("str").str.split(";").explode().str.strip()
+    approvers = approvers[approvers != ""]
+    person = resolve_people(approvers, roster, aliases, domains)
+    # Unresolved names still compare by their text, so "the same unknown person" is not independent.
+    same = pd.Series(False, index=approvers.index)
+    for role in ("author", "implementer"):
+        same |= person.notna() & (person == frame.loc[approvers.index, f"{role}_person"])
+        same |= approvers.str.casefold() == _folded(frame[role]).loc[approvers.index]
+    independent = (person.notna() & ~same).groupby(level=0).any()
+    frame["approver_person"] = person.dropna().groupby(level=0).agg("; ".join).reindex(frame.index)
+    frame["approver_independent"] = independent.reindex(frame.index, fill_value=False).astype(bool)
     return frame
+
+
+def _folded(values: pd.Series) -> pd.Series:
+    return values.astype("str").str.strip().str.casefold().where(values.notna(), "")
 
 
 def course_matcher(training_course: str):

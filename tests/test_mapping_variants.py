@@ -351,3 +351,35 @@ def test_find_header_row_of_json_is_the_first_records_dotted_keys(sample_copy):
     assert number == 0 and sorted(keys) == sorted([
         "number", "state", "title", "body", "user.login", "user.type", "merged_at", "merged_by.login", "head.ref",
         "base.ref", "base.repo.full_name", "base.repo.private", "html_url"])
+
+
+# -- repeated headers -----------------------------------------------------------------------------
+
+JIRA_CLOUD = (
+    "Summary,Issue key,Issue Type,Status,Reporter,Assignee,Created,Resolved,Custom field (Change type),"
+    "Custom field (Approvers),Custom field (Approvers),Custom field (Approved),Custom field (Test evidence)\n"
+    "Rotate keys,CHG-1,Change,Done,ana@x.io,kit@x.io,01/Jul/26 9:00 AM,,Normal,ana@x.io,bo@x.io,"
+    "01/Jul/26 3:15 PM,CI green\n"
+    "Fix typo,CHG-2,Change,Done,ana@x.io,kit@x.io,01/Jul/26 9:00 AM,,Normal,,cy@x.io,01/Jul/26 3:15 PM,CI green\n"
+)
+
+
+def _jira_export(sample_copy, text, mapping="jira_cloud_csv"):
+    (sample_copy / "changes" / "jira_cloud.csv").write_text(text)
+    spec = declaration(sample_copy)
+    spec["files"] = [f for f in spec["files"] if f["path"] != "changes/jira_changes.csv"]
+    spec["ignore"].append("changes/jira_changes.csv")
+    spec["files"].append({"path": "changes/jira_cloud.csv", "type": "change_tickets", "format": mapping})
+    declare(sample_copy, spec)
+
+
+def test_a_header_jira_repeats_per_value_is_read_whole_where_the_mapping_allows_it(sample_copy):
+    _jira_export(sample_copy, JIRA_CLOUD)
+    frame = loaded(sample_copy, "changes/jira_cloud.csv").frame
+    assert list(frame["approver"]) == ["ana@x.io; bo@x.io", "cy@x.io"]
+
+
+def test_a_repeated_header_the_mapping_does_not_join_stays_ambiguous(sample_copy):
+    _jira_export(sample_copy, JIRA_CLOUD.replace("Custom field (Approvers),Custom field (Approvers)",
+                                                 "Custom field (Approvers),custom field (approvers)"))
+    assert "2 columns are headed 'Custom field (Approvers)'" in problems(sample_copy, "changes/jira_cloud.csv")

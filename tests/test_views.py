@@ -194,3 +194,9 @@ def test_staff_view_keeps_active_people_hired_before_the_period():
     roster = ROSTER.assign(status=["active", "active", "active"])
     v = staff_view(roster, training, period=Q3, as_of=AS_OF, training_course="Security Awareness Training")
     assert list(v["employee_id"]) == ["E3"] and v["days_since_training"].iloc[0] == 364
+
+
+def test_several_approvers_are_independent_when_one_is_someone_else():
+    assert bool(_approved_by("a@x.io; c@x.io").loc["ENG-7", "approver_independent"])
+    assert not bool(_approved_by("a@x.io; Ana Ruiz").loc["ENG-7", "approver_independent"])
+    assert not bool(_approved_by("a@x.io; nobody@x.io").loc["ENG-7", "approver_independent"])

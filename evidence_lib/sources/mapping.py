@@ -39,7 +39,9 @@ from evidence_lib.sources.schemas import SCHEMAS, Column, Schema
 
 BUILTIN_DIR = Path(__file__).parent / "mappings"
 COMBINERS = ("from", "any_true", "latest", "concat", "constant")
-_RULE_KEYS = set(COMBINERS) | {"values", "default", "empty", "when", "formats", "tz", "sep", "optional", "sentinels"}
+_RULE_KEYS = set(COMBINERS) | {"values", "default", "empty", "when", "formats", "tz", "sep", "optional", "sentinels",
+                                "repeated"}
+REPEATED_SEPARATOR = "; "
 _READ_KEYS = {"format", "encoding", "delimiter", "sheet", "skip_rows", "records"}
 _NO_DEFAULT = object()
 
@@ -67,6 +69,10 @@ class FieldRule:
     sep: str = " "
     optional: bool = False
     sentinels: tuple[str, ...] = ()
+    # A vendor that writes a multi-valued field as the same header repeated (Jira's CSV: one
+    # "Custom field (Approvers)" column per approver) is read whole, the values joined with "; ".
+    # Only where the mapping says so: elsewhere two columns with one header are ambiguous.
+    repeated: bool = False
 
 
 @dataclass(frozen=True)
@@ -236,6 +242,7 @@ def _parse_rule(target: str, rule: object, schema: Schema) -> FieldRule:
         tz=tz,
         sep=str(rule.get("sep", " ")),
         optional=bool(rule.get("optional", False)),
+        repeated=_repeated(rule.get("repeated")),
         sentinels=tuple(str(s) for s in rule.get("sentinels", ())),
     )
 
@@ -455,9 +462,11 @@ def _sheet_hint(raw: RawTable, missing: list[_Missing], path: str) -> list[Probl
 def _ambiguous_sources(raw: RawTable, needed, headers: dict[str, list[int]], path: str) -> list[Problem]:
     """A source the mapping reads that two columns answer to: which one holds the evidence is a guess."""
     problems = []
+    joined = {source for rule, source in needed if rule.repeated}
     for source in dict.fromkeys(source for _, source in needed):
         positions = headers.get(normalise_header(source), [])
-        if len(positions) > 1:
+        exact_repeats = len({str(raw.frame.columns[p]).strip() for p in positions}) == 1
+        if len(positions) > 1 and not (source in joined and exact_repeats):
             names = ", ".join(f"{quote(raw.frame.columns[p])} (column {p + 1})" for p in positions)
             problems.append(located(path, f"{len(positions)} columns are headed '{source}': {names}",
                                     "rename or remove one, so that the mapping reads the right column",
@@ -496,14 +505,28 @@ def _evaluate(rule: FieldRule, column: Column, frame: pd.DataFrame, headers: dic
     raise AssertionError(rule.combine)
 
 
-def _source(frame: pd.DataFrame, headers: dict[str, list[int]], source: str) -> pd.Series | None:
+def _repeated(value) -> bool:
+    if value in (None, False):
+        return False
+    if value != "join":
+        raise ValueError(f"repeated: {quote(str(value))} is not known; write `repeated: join`")
+    return True
+
+
+def _source(frame: pd.DataFrame, headers: dict[str, list[int]], source: str, repeated: bool = False):
+    """The export's column for a source name; a repeated header's columns joined, where allowed."""
     positions = headers.get(normalise_header(source))
-    return frame.iloc[:, positions[0]] if positions else None
+    if not positions:
+        return None
+    if not repeated or len(positions) == 1:
+        return frame.iloc[:, positions[0]]
+    parts = frame.iloc[:, positions].astype(str).apply(lambda column: column.str.strip())
+    return parts.apply(lambda row: REPEATED_SEPARATOR.join(v for v in row if v), axis=1)
 
 
 def _text(frame, headers, source, rule, sentinels, placeholders) -> pd.Series:
     """A source column's text, stripped; sentinels and placeholders read as empty."""
-    column = _source(frame, headers, source)
+    column = _source(frame, headers, source, rule.repeated)
     if column is None:  # an optional source that this export lacks
         return pd.Series("", index=frame.index, dtype=str)
     text = column.astype(str).str.strip()
