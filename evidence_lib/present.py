@@ -189,6 +189,7 @@ class ControlArea:
 
     def results(self) -> dict:
         document = {"controls": [], "status": self.status(), "period": {"label": self.period.label}}
+        document["schema_version"] = 1  # of docs/results.schema.json: a change of shape bumps both
         if self.validation is not None:
             document.update(self.validation.map_exceptions(self._masked).as_dict())
         files = inventory_table(self.evidence)

@@ -208,6 +208,7 @@ def run_period(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, .
                     outcome.status, outcome.error = ERROR, "the evidence folder changed while the run was reading it"
             status = worst(o.status for o in outcomes)
             summary = {
+                "schema_version": 1,  # of docs/manifest.schema.json: a change of shape bumps both
                 "run_id": builder.run_id, "status": status, "exit_code": EXIT_CODES[status],
                 "period": {"label": parsed.label, "start": parsed.start.isoformat(), "end": parsed.end.isoformat()},
                 "started_at": generated_at,
