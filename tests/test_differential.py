@@ -242,7 +242,7 @@ def change_frames(draw):
     return _frame(columns, {"approver_independent"}, {"approval_after_deploy_days"}, draw), params
 
 
-EXAMPLES = settings(max_examples=25, deadline=None, derandomize=True,
+EXAMPLES = settings(max_examples=12, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
