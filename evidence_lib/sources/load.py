@@ -59,24 +59,10 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def load_file(
-    path: Path,
-    mapping: Mapping,
-    *,
-    display_path: str | None = None,
-    system: str | None = None,
-    exported_at: str | None = None,
-    read_overrides: dict | None = None,
-    bad_rows: str = "fail",
-    placeholders: tuple[str, ...] = (),
-    mapping_path: str | None = None,
-) -> LoadedEvidence:
-    """Read a regular file (size-capped) and load it; see load_data."""
+def load_file(path: Path, mapping: Mapping, *, display_path: str | None = None, **options) -> LoadedEvidence:
+    """Read a regular file (size-capped) and load it; `options` are load_data's."""
     shown = display_path or str(path)
-    data = read_regular_file(Path(path), shown)
-    return load_data(data, mapping, display_path=shown, system=system, exported_at=exported_at,
-                     read_overrides=read_overrides, bad_rows=bad_rows, placeholders=placeholders,
-                     mapping_path=mapping_path)
+    return load_data(read_regular_file(Path(path), shown), mapping, display_path=shown, **options)
 
 
 def load_data(
