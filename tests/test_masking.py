@@ -15,12 +15,13 @@ import unicodedata
 import pandas as pd
 import pytest
 
+from evidence_lib.area import TestedArea
+from evidence_lib.area_files import exception_table
 from evidence_lib.errors import EvidenceError
 from evidence_lib.inventory import inventory
 from evidence_lib.masking import PiiMask, load_mask_key, mask_for
 from evidence_lib.package import hash_tree
 from evidence_lib.period import parse_period
-from evidence_lib.present import ControlArea
 from evidence_lib.sources.folder import load_folder
 from evidence_lib.validate import validate
 from tests.conftest import PERIOD, SAMPLE
@@ -173,15 +174,15 @@ def test_a_key_file_gives_the_same_pseudonyms_in_every_notebook_of_a_run(tmp_pat
     path = tmp_path / "mask.key"
     path.write_text("0f" * 32 + "\n")
     assert load_mask_key(str(path)) == ("0f" * 32).encode()
-    access, offboarding = (ControlArea.open(controls, period=PERIOD, evidence_dir=str(SAMPLE), mask_pii=True,
+    access, offboarding = (TestedArea.open(controls, period=PERIOD, evidence_dir=str(SAMPLE), mask_pii=True,
                                             mask_key_file=str(path)) for controls in (["CC6.1"], ["CC6.2"]))
     assert access.mask.text("noah.garcia@northwind.example") == offboarding.mask.text("noah.garcia@northwind.example")
 
 
 def test_without_a_key_file_each_session_masks_with_its_own_random_key(people):
-    first, second = (ControlArea.open(["CC6.2"], period=PERIOD, evidence_dir=str(SAMPLE), mask_pii=True)
+    first, second = (TestedArea.open(["CC6.2"], period=PERIOD, evidence_dir=str(SAMPLE), mask_pii=True)
                      for _ in range(2))
-    rows = first.exception_rows().to_csv()
-    assert len(first.exception_rows()) > 5 and PSEUDONYM.search(rows)
+    rows = exception_table(first).to_csv()
+    assert len(exception_table(first)) > 5 and PSEUDONYM.search(rows)
     assert not [n for n in people["names"] | people["emails"] if n in rows]
     assert first.mask.text("noah.garcia@northwind.example") != second.mask.text("noah.garcia@northwind.example")

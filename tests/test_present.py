@@ -8,9 +8,11 @@ import pandas as pd
 import papermill
 import pytest
 
+from evidence_lib.area import AreaError
 from evidence_lib.controls import load_catalog
+from evidence_lib.masking import PiiMask
 from evidence_lib.notebook_outputs import is_checked
-from evidence_lib.present import ControlArea, PiiMask
+from evidence_lib.present import ControlArea
 from evidence_lib.project import NOTEBOOKS_DIR
 from evidence_lib.run import INVENTORY_NOTEBOOK
 from tests.conftest import PERIOD, SAMPLE
@@ -48,9 +50,9 @@ def test_masked_results_keep_their_keys_joinable_and_show_no_personal_data(maske
 
 
 def test_parameters_are_checked_before_anything_runs():
-    with pytest.raises(TypeError, match="period must be text"):
+    with pytest.raises(AreaError, match="period must be text"):
         ControlArea.open(["CC6.1"], period=2026, evidence_dir=str(SAMPLE))
-    with pytest.raises(ValueError, match="unknown control"):
+    with pytest.raises(AreaError, match="unknown control"):
         ControlArea.open(["CC9.9"], period=PERIOD, evidence_dir=str(SAMPLE))
 
 
@@ -113,7 +115,7 @@ def test_each_chart_draws_its_rule_threshold_and_its_population(sample_validatio
 def test_a_period_given_as_dates_reaches_the_notebook_as_text():
     quarter = ControlArea.open(["CC8.1"], period=PERIOD, evidence_dir=str(SAMPLE))
     dated = ControlArea.open(["CC8.1"], period="2026-07-01..2026-09-30", evidence_dir=str(SAMPLE))
-    assert dated.period.label == "2026-07-01..2026-09-30"
+    assert dated.tested.period.label == "2026-07-01..2026-09-30"
     assert dated.exception_rows().equals(quarter.exception_rows())
 
 

@@ -1,0 +1,91 @@
+"""A control area tested: some controls, one period's evidence loaded, integrity and rules judged.
+
+What a notebook shows (present.py) and what it writes to the package (area_files.py) both read a
+`TestedArea`; neither loads, validates nor decides a status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from evidence_lib.controls import Catalog, load_catalog
+from evidence_lib.errors import EvidenceError
+from evidence_lib.masking import PiiMask, load_mask_key, mask_for
+from evidence_lib.period import Period, parse_period
+from evidence_lib.project import PROJECT_DIR
+from evidence_lib.results import ERROR, PASS, Status, Validation
+from evidence_lib.sources.folder import EvidenceSet, load_folder
+from evidence_lib.validate import validate
+
+
+class AreaError(EvidenceError):
+    """A notebook was opened with parameters that cannot name a control area (papermill does not type-check)."""
+
+
+@dataclass
+class TestedArea:
+    """One notebook's subject: some controls, tested on one period's evidence."""
+
+    control_ids: tuple[str, ...]
+    period: Period
+    evidence_dir: Path
+    evidence: EvidenceSet
+    validation: Validation | None
+    catalog: Catalog
+    mask: PiiMask | None = None
+    run_id: str | None = None
+
+    @classmethod
+    def open(cls, control_ids, *, period: str, evidence_dir: str, as_of: str | None = None,
+             parameters: dict | None = None, mask_pii: bool = False, mask_key_file: str | None = None,
+             run_id: str | None = None) -> TestedArea:
+        """Load and test. Papermill does not type-check parameters, so they are checked here."""
+        if not isinstance(period, str):
+            raise AreaError(f"period must be text such as '2026-Q3', got {period!r}")
+        if as_of is not None and not isinstance(as_of, str):
+            raise AreaError(f"as_of must be an ISO date or time as text, e.g. '2026-10-01', got {as_of!r}")
+        if mask_key_file is not None and not isinstance(mask_key_file, str):
+            raise AreaError(f"mask_key_file must be a path as text, got {mask_key_file!r}")
+        catalog = load_catalog()
+        unknown = [c for c in control_ids if c not in {x.control_id for x in catalog.controls}]
+        if unknown:
+            raise AreaError(f"unknown control(s) {unknown}; the catalog has "
+                            f"{[c.control_id for c in catalog.controls]}")
+        parsed = parse_period(period)
+        # One rule wherever the kernel runs (JupyterLab in notebooks/, papermill from anywhere):
+        # a relative evidence folder is relative to the project folder.
+        folder = Path(evidence_dir)
+        folder = folder if folder.is_absolute() else PROJECT_DIR / folder
+        evidence = load_folder(folder)
+        validation = None
+        if control_ids:
+            stamp = pd.Timestamp(as_of) if as_of else None
+            if stamp is not None:
+                stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+            validation = validate(evidence, parsed, as_of=stamp, parameters=parameters or {}, catalog=catalog,
+                                  controls=tuple(control_ids))
+        # The key comes from outside the evidence (a key file, else random for this session only):
+        # a key derived from what the package publishes lets anyone confirm a guessed name. A relative
+        # key file is from the project folder, as the evidence folder is.
+        key_file = None if mask_key_file is None else str(PROJECT_DIR / mask_key_file)
+        mask = mask_for(evidence, load_mask_key(key_file)) if mask_pii else None
+        return cls(tuple(control_ids), parsed, folder, evidence, validation, catalog, mask, run_id)
+
+    @property
+    def status(self) -> Status:
+        """The area's verdict: its validation's, or for the inventory alone whether every file loaded."""
+        if self.validation is not None:
+            return self.validation.status
+        return ERROR if self.evidence.problems or self.evidence.undeclared else PASS
+
+    def tested(self) -> Validation:
+        if self.validation is None:
+            raise AreaError("this area tests no controls: open it with at least one control id")
+        return self.validation
+
+    def masked(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The frame as it may be shown: names and e-mail addresses pseudonymised when masking is on."""
+        return self.mask.frame(frame) if self.mask else frame
