@@ -39,6 +39,8 @@ class View:
     name: str
     suite_file: str
     key: tuple[str, ...]
+    records: str | None = None  # the evidence type one row of the view is a record of
+    selects: str = ""  # which of those records the view keeps, in words ("hired in the period")
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ def load_catalog(folder: Path = EXPECTATIONS_DIR) -> Catalog:
         )
         controls.append(Control(control_id, c["title"], c["criterion"], tuple(c.get("iso27001", ())),
                                 c["notebook"], tuple(c.get("parameters", ())), rules))
-    views = {name: View(name, v["suite"], tuple(v["key"])) for name, v in spec["views"].items()}
+    views = {name: View(name, v["suite"], tuple(v["key"]), v.get("records"), v.get("selects", ""))
+             for name, v in spec["views"].items()}
     parameters = {name: ParameterSpec.from_catalog(name, p) for name, p in spec["parameters"].items()}
     return Catalog(tuple(controls), views, parameters, folder)

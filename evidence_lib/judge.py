@@ -16,6 +16,7 @@ import pandas as pd
 
 from evidence_lib.controls import Catalog, Rule
 from evidence_lib.results import ERROR, EXCEPTIONS, PASS, RuleResult
+from evidence_lib.walk import rule_steps
 
 STRING_CONDITION_DEPRECATION = (
     r"(Passing a string to the row_condition parameter|The condition_parser parameter) is deprecated"
@@ -85,13 +86,16 @@ def judge_view(view: str, frame: pd.DataFrame, rules: list[Rule], catalog: Catal
     masks = {c: _mask(frame, c) for c in {e["kwargs"].get("row_condition") for e in spec["expectations"]} if c}
     outside = {rule_id: mask.reset_index(drop=True) for rule_id, mask in (excluded or {}).items() if mask is not None}
     populations = {rule_id: _population(frame, spec, rule_id, masks, outside.get(rule_id)) for rule_id in wanted}
+    walks = {rule_id: tuple(rule_steps(frame, _conditions(spec, rule_id), masks, outside.get(rule_id)))
+             for rule_id in wanted}
     results: dict[str, RuleResult] = {}
     empty = {rule_id for rule_id, n in populations.items() if n == 0}
     spec["expectations"] = [e for e in spec["expectations"] if e["meta"]["rule_id"] not in empty]
     by_id = {r.rule_id: r for r in rules}
     for rule_id in empty:
         results[rule_id] = RuleResult(by_id[rule_id], ERROR, 0, reason=f"the population is empty: no rows of the "
-                                      f"{view} view fall under this rule; confirm the evidence is complete")
+                                      f"{view} view fall under this rule; confirm the evidence is complete",
+                                      walk=walks[rule_id])
     if not spec["expectations"]:
         return results
     failing: dict[str, set] = {rule_id: set() for rule_id in wanted - empty}
@@ -116,7 +120,8 @@ def judge_view(view: str, frame: pd.DataFrame, rules: list[Rule], catalog: Catal
         if rule_id in outside:
             labels = {label for label in labels if not outside[rule_id].iloc[label]}
         rows = full.loc[sorted(labels)].drop_duplicates(subset=key).reset_index(drop=True)[list(rule.show)]
-        results[rule_id] = RuleResult(rule, EXCEPTIONS if labels else PASS, populations[rule_id], rows)
+        results[rule_id] = RuleResult(rule, EXCEPTIONS if labels else PASS, populations[rule_id], rows,
+                                      walk=walks[rule_id])
     return results
 
 
@@ -178,10 +183,14 @@ def _mask(frame: pd.DataFrame, condition: str) -> pd.Series:
     return frame.eval(condition).astype(bool)
 
 
+def _conditions(spec: dict, rule_id: str) -> set[str | None]:
+    return {e["kwargs"].get("row_condition") for e in spec["expectations"] if e["meta"]["rule_id"] == rule_id}
+
+
 def _population(frame: pd.DataFrame, spec: dict, rule_id: str, masks: dict[str, pd.Series],
                 outside: pd.Series | None = None) -> int:
     """Rows under the rule: the union of its expectations' row conditions, less rows scoped out."""
-    conditions = {e["kwargs"].get("row_condition") for e in spec["expectations"] if e["meta"]["rule_id"] == rule_id}
+    conditions = _conditions(spec, rule_id)
     covered = pd.Series(None in conditions, index=frame.index)
     for condition in conditions - {None}:
         covered |= masks[condition]

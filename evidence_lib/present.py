@@ -16,6 +16,7 @@ from evidence_lib.charts import CHARTS, STATUS_COLOURS
 from evidence_lib.inventory import inventory as inventory_table
 from evidence_lib.results import EXCEPTIONS, OUT_OF_SCOPE, PASS, RuleResult, Validation
 from evidence_lib.sources.folder import EvidenceSet
+from evidence_lib.walk import NO_SAMPLING
 
 __all__ = ["CHARTS", "ControlArea"]
 
@@ -109,6 +110,8 @@ class ControlArea:
         for result in rules:
             display(HTML(f"<h3>{html.escape(result.rule.rule_id)}</h3><p>{html.escape(result.rule.text)}</p>"
                          f"<p>{_badge(result.status)} {html.escape(_verdict(result))}</p>"))
+            if result.walk:
+                display(HTML(_walk_table(result)))
             if result.exception_count:
                 display(_all_rows(self._masked(result.exceptions)))
 
@@ -166,6 +169,15 @@ def _verdict(result: RuleResult) -> str:
     if result.population:
         return f"cannot pass: {result.reason} ({result.exception_count} of {result.population} record(s) failed)"
     return f"not tested: {result.reason}"
+
+
+def _walk_table(result: RuleResult) -> str:
+    """The population walk above the exceptions: each step, its count, and why records left it."""
+    rows = "".join(f"<tr><td>{html.escape(step.step)}</td><td class='count'>{step.count}</td>"
+                   f"<td>{html.escape(step.reason)}</td></tr>" for step in result.walk)
+    return (f"<table class='population-walk'><caption>Population walk</caption><thead><tr><th>step</th>"
+            f"<th>records</th><th>left, and why</th></tr></thead><tbody>{rows}</tbody></table>"
+            f"<p class='no-sampling'>{html.escape(NO_SAMPLING)}</p>")
 
 
 def _badge(status: str) -> str:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from evidence_lib.controls import Rule
 from evidence_lib.period import Period
+from evidence_lib.walk import WalkStep, walk_text
 
 
 class Status(StrEnum):
@@ -42,6 +43,8 @@ class RuleResult:
     population: int = 0
     exceptions: pd.DataFrame = field(default_factory=pd.DataFrame)
     reason: str = ""
+    # From the rows read to the records tested, with why rows left at each step (walk.py).
+    walk: tuple[WalkStep, ...] = ()
 
     @property
     def exception_count(self) -> int:
@@ -95,7 +98,7 @@ class Validation:
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame([
             {"control": r.rule.control_id, "rule": r.rule.rule_id, "population": r.population,
-             "exceptions": r.exception_count, "status": r.status, "reason": r.reason}
+             "exceptions": r.exception_count, "status": r.status, "walk": walk_text(r.walk), "reason": r.reason}
             for r in self.rules
         ]).astype({"population": "int64", "exceptions": "int64"})
 
@@ -118,6 +121,7 @@ class Validation:
                 "rules": [{
                     "rule": r.rule.rule_id, "text": r.rule.text, "status": r.status, "population": r.population,
                     "exception_count": r.exception_count, "reason": r.reason,
+                    "walk": [step.as_dict() for step in r.walk],
                     "exceptions": json.loads(r.exceptions.to_json(orient="records", date_format="iso")),
                 } for r in c.rules],
         }

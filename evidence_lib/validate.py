@@ -33,6 +33,7 @@ from evidence_lib.results import (
 from evidence_lib.scope import Scope, ScopeError, scope_decisions
 from evidence_lib.sources.folder import EvidenceSet
 from evidence_lib.sources.schemas import SCHEMAS
+from evidence_lib.walk import evidence_steps
 
 __all__ = ["ERROR", "EXCEPTIONS", "OUT_OF_SCOPE", "PASS", "ControlResult", "RuleResult", "ScopeError", "Status",
            "Validation", "default_as_of", "judge_view", "record_keys", "validate", "worst"]
@@ -92,10 +93,20 @@ def validate(evidence: EvidenceSet, period: Period, *, as_of: pd.Timestamp | Non
         excluded = {r.rule_id: scope.excluded(r.rule_id, frame) for r in view_rules}
         for rule_id, result in judge_view(view, frame, view_rules, catalog, params, excluded, runner=runner).items():
             gaps = _doubts_for(rule_id, doubts, checks, scope) + _columns_lacking(rule_id, evidence, checks, scope)
+            result = _walked_from_the_evidence(result, evidence, catalog.views[view])
             results[rule_id] = _distrusted(result, scope.notes(rule_id) + facts.get(rule_id, []), evidence, gaps)
     judged = [ControlResult(c.control_id, c.title, [results[r.rule_id] for r in c.rules]) for c in chosen]
     return Validation(period, as_of, params, judged, view_frames, integrity=integrity_result,
                       view_keys={name: view.key for name, view in catalog.views.items()})
+
+
+def _walked_from_the_evidence(result: RuleResult, evidence: EvidenceSet, view) -> RuleResult:
+    """The rule's walk from the rows of its view's record files, where the view has such files."""
+    if not view.records or not result.walk:
+        return result
+    files = [loaded.provenance for loaded in evidence.loaded(view.records)]
+    steps = evidence_steps(files, view.records, result.walk[0].count, view.selects)
+    return replace(result, walk=tuple(steps) + result.walk[1:])
 
 
 def _courses_note(counted: dict[str, int]) -> str:
