@@ -383,3 +383,56 @@ def test_a_repeated_header_the_mapping_does_not_join_stays_ambiguous(sample_copy
     _jira_export(sample_copy, JIRA_CLOUD.replace("Custom field (Approvers),Custom field (Approvers)",
                                                  "Custom field (Approvers),custom field (approvers)"))
     assert "2 columns are headed 'Custom field (Approvers)'" in problems(sample_copy, "changes/jira_cloud.csv")
+
+
+# --- keep_rows: which rows of an export are the evidence ------------------------------------
+
+KEEP_ROWS_MAPPING = """\
+name: own_deploys
+evidence: deployments
+read: {format: csv}
+keep_rows:
+%s
+columns:
+  deploy_id: id
+  deployed_at: at
+"""
+
+
+def own_deploy_mapping(tmp_path, keep_rows: str):
+    from evidence_lib.sources.mapping import load_mapping
+
+    path = tmp_path / "own.yaml"
+    path.write_text(KEEP_ROWS_MAPPING % keep_rows, encoding="utf-8")
+    return load_mapping(path)
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("  - {column: state, keep: [done], reason: r}", "give either `not_empty: true`, or `keep:` and `drop:`"),
+    ("  - {column: state, not_empty: true}", "`reason:` is required"),
+    ("  - {column: state, keep: [done], drop: [done], reason: r}", "each value in one of them"),
+    ("  - {state: done, reason: r}", "unknown key(s) ['state']"),
+])
+def test_a_keep_rows_entry_that_could_drop_rows_silently_is_refused(tmp_path, entry, message):
+    from evidence_lib.errors import MappingError
+
+    with pytest.raises(MappingError) as error:
+        own_deploy_mapping(tmp_path, entry)
+    assert "own.yaml: keep_rows entry 1: " in str(error.value) and message in str(error.value)
+
+
+def test_keep_rows_counts_by_reason_and_keeps_source_row_numbers(tmp_path):
+    from evidence_lib.sources.load import load_file
+
+    mapping = own_deploy_mapping(tmp_path, "  - {column: [Env, environment], keep: [prod], drop: [dev, test], "
+                                           "reason: not production}\n"
+                                           "  - {column: at, not_empty: true, reason: never deployed}")
+    export = tmp_path / "deploys.csv"
+    export.write_text("id,at,environment\nd1,2026-07-01T10:00:00Z,prod\nd2,2026-07-01T11:00:00Z,dev\n"
+                      "d3,,PROD\nd4,2026-07-02T10:00:00Z,Prod\nd5,,test\n", encoding="utf-8")
+    loaded = load_file(export, mapping)
+    assert loaded.frame["deploy_id"].tolist() == ["d1", "d4"]
+    assert loaded.frame.index.tolist() == [2, 5]  # rows as numbered in the file (header = row 1)
+    # d5 is left out by the first rule that drops it, once.
+    assert loaded.provenance.filtered == {"not production": (3, 6), "never deployed": (4,)}
+    assert (loaded.provenance.rows_read, loaded.provenance.rows_kept, loaded.provenance.rows_filtered) == (5, 2, 3)

@@ -17,8 +17,9 @@ from evidence_lib.sources.load import load_file
 from evidence_lib.sources.mapping import DEFAULT_PLACEHOLDERS, builtin_mappings, load_mapping
 
 FIXTURES = Path(__file__).parent / "fixtures" / "vendors"
-CITED = ("github_pull_requests_rest_json", "github_pr_list_cli_json", "gitlab_merge_requests_json", "jira_cloud_csv",
-         "servicenow_change_request_csv", "okta_users_csv", "okta_users_api_json", "entra_id_users_csv",
+CITED = ("github_pull_requests_rest_json", "github_pr_list_cli_json", "gitlab_merge_requests_json",
+         "gitlab_members_json", "jira_cloud_csv", "servicenow_change_request_csv", "okta_users_csv",
+         "okta_users_api_json", "entra_id_users_csv",
          "google_workspace_users_csv", "bamboohr_employees_csv", "screening_by_email_csv")
 # Shapes with no vendor page behind them: the comment and the description say so.
 UNCITED = ("workday_custom_report_xlsx", "lms_completions_by_email_csv")
@@ -63,20 +64,17 @@ def test_shapes_without_vendor_documentation_say_so(name):
 # --- deployments ------------------------------------------------------------------------------
 
 
-def test_github_rest_list_a_closed_unmerged_pull_is_no_deployment():
-    with pytest.raises(LoadError) as error:
-        load("github_pull_requests_rest_json", "github_pull_requests_rest.json")
-    message = str(error.value)
-    # Record 3 (#1350) was closed without merging: merged_at is null.
-    assert "row 3:column 'merged_at': no value for required 'deployed_at'" in message
-    assert "row 1:" not in message and "row 2:" not in message and "row 4:" not in message
+UNMERGED = "closed without being merged (merged_at null): not a deployment"
 
 
-def test_github_rest_list_merged_pulls_with_unmerged_set_aside():
-    loaded = load("github_pull_requests_rest_json", "github_pull_requests_rest.json", bad_rows="quarantine")
-    frame = loaded.frame
-    assert frame.index.tolist() == [1, 2, 4]
-    assert loaded.rejected.index.tolist() == [3]
+def test_github_rest_list_a_closed_unmerged_pull_is_left_out_and_counted():
+    loaded = load("github_pull_requests_rest_json", "github_pull_requests_rest.json")
+    frame, provenance = loaded.frame, loaded.provenance
+    # Record 3 (#1350) was closed without merging: merged_at is null, so it deployed nothing.
+    assert frame.index.tolist() == [1, 2, 4]  # the frame index stays the source record number
+    assert (provenance.rows_read, provenance.rows_kept, provenance.rows_filtered) == (4, 3, 1)
+    assert provenance.filtered == {UNMERGED: (3,)}
+    assert provenance.rows_rejected == 0 and loaded.rejected.empty
     assert column(frame, "deploy_id") == ["acme/api#1347", "acme/api#1348", "acme/web#88"]
     assert column(frame, "deployed_at") == [utc("2026-07-02 16:29:58"), utc("2026-07-03 08:14:59"),
                                             utc("2026-07-07 09:00:00")]
@@ -89,6 +87,79 @@ def test_github_rest_list_merged_pulls_with_unmerged_set_aside():
     # The list endpoint has no merged_by: recorded as absent, never guessed.
     assert column(frame, "deployed_by") == [None] * 3
     assert "deployed_by" in loaded.provenance.absent_columns
+
+
+def test_a_merged_pull_without_its_required_values_still_fails(tmp_path):
+    """Leaving out unmerged rows must not let a merged one with an unreadable merge time through."""
+    export = tmp_path / "pulls.json"
+    export.write_text('[{"number": 1, "merged_at": "yesterday", "user": {"login": "a"}, "title": "t", "body": "", '
+                      '"head": {"ref": "x"}, "base": {"repo": {"full_name": "acme/api"}}}, '
+                      '{"number": 2, "merged_at": null, "user": {"login": "b"}, "title": "u", "body": "", '
+                      '"head": {"ref": "y"}, "base": {"repo": {"full_name": "acme/api"}}}]', encoding="utf-8")
+    with pytest.raises(LoadError) as error:
+        load_file(export, load_mapping(builtin_mappings()["github_pull_requests_rest_json"]))
+    assert "row 1:column 'merged_at': cannot read 'yesterday' as deployed_at (datetime)" in str(error.value)
+    assert "row 2:" not in str(error.value)
+
+
+def test_an_export_of_unmerged_pulls_only_is_no_population(tmp_path):
+    import json
+
+    unmerged = [r for r in json.loads((FIXTURES / "github_pull_requests_rest.json").read_text()) if r["number"] == 1350]
+    export = tmp_path / "pulls.json"
+    export.write_text(json.dumps(unmerged), encoding="utf-8")
+    with pytest.raises(LoadError) as error:
+        load_file(export, load_mapping(builtin_mappings()["github_pull_requests_rest_json"]))
+    assert f"no row of the export is deployments evidence: every row is left out by format " \
+           f"github_pull_requests_rest_json (1: {UNMERGED})" in str(error.value)
+
+
+def test_gh_pr_list_state_closed_leaves_out_the_unmerged():
+    # `gh pr list --state closed --json ...,state`: #1402 was CLOSED, mergedAt null.
+    loaded = load("github_pr_list_cli_json", "github_pr_list_cli_closed.json")
+    assert loaded.frame.index.tolist() == [1, 3]
+    assert column(loaded.frame, "deploy_id") == ["https://github.com/acme/api/pull/1401",
+                                                 "https://github.com/acme/api/pull/1403"]
+    assert column(loaded.frame, "deployed_at") == [utc("2026-09-01 10:15:00"), utc("2026-09-03 16:45:30")]
+    assert column(loaded.frame, "deployed_by") == ["kit", "octocat"]
+    assert loaded.provenance.filtered == {"not merged (mergedAt null): not a deployment": (2,)}
+    assert loaded.provenance.rows_filtered == 1
+
+
+GITLAB_NOT_MERGED = "not merged (state opened, closed or locked): not a deployment"
+
+
+def test_gitlab_merge_requests_of_every_state_keep_the_merged():
+    loaded = load("gitlab_merge_requests_json", "gitlab_merge_requests_all_states.json")
+    frame = loaded.frame
+    # !22 closed, !23 opened, !24 locked: documented states of a merge request that merged nothing.
+    assert frame.index.tolist() == [1, 5]
+    assert column(frame, "deploy_id") == ["my-group/my-project!21", "my-group/my-project!25"]
+    assert column(frame, "deployed_at") == [utc("2026-08-10 09:00"), utc("2026-08-15 12:30")]
+    assert column(frame, "deployed_by") == ["ana.diaz", "bo.li"]
+    assert loaded.provenance.filtered == {GITLAB_NOT_MERGED: (2, 3, 4)}
+    assert (loaded.provenance.rows_read, loaded.provenance.rows_kept, loaded.provenance.rows_filtered) == (5, 2, 3)
+
+
+def test_gitlab_a_state_neither_kept_nor_left_out_is_a_located_error(tmp_path):
+    export = tmp_path / "mrs.json"
+    export.write_text('[{"state": "merged", "merged_at": "2026-08-10T09:00:00Z", "references": {"full": "g/p!1"}},'
+                      ' {"state": "archived", "merged_at": null, "references": {"full": "g/p!2"}}]', encoding="utf-8")
+    with pytest.raises(LoadError) as error:
+        load_file(export, load_mapping(builtin_mappings()["gitlab_merge_requests_json"]))
+    assert "row 2:column 'state': cannot tell whether this row is evidence: state is 'archived'" in str(error.value)
+    # Set aside when the analyst asks for it, like any unreadable row: still shown, not left out.
+    loaded = load_file(export, load_mapping(builtin_mappings()["gitlab_merge_requests_json"]), bad_rows="quarantine")
+    assert loaded.rejected.index.tolist() == [2] and loaded.provenance.rows_filtered == 0
+
+
+def test_gitlab_an_export_without_the_state_column_is_an_error(tmp_path):
+    export = tmp_path / "mrs.json"
+    export.write_text('[{"merged_at": "2026-08-10T09:00:00Z", "references": {"full": "g/p!1"}}]', encoding="utf-8")
+    with pytest.raises(LoadError) as error:
+        load_file(export, load_mapping(builtin_mappings()["gitlab_merge_requests_json"]))
+    assert "format gitlab_merge_requests_json tells its evidence rows by 'state', and the export has no such " \
+           "column" in str(error.value)
 
 
 def test_gh_pr_list_json():
@@ -165,6 +236,18 @@ def test_jira_cloud_current_fields_csv_reads_the_change_type_from_issue_type():
     assert column(frame, "resolved_at") == [utc("2026-09-04 14:35"), utc("2026-09-05 01:25"), None]
     assert loaded.provenance.columns_used["change_type"] == "Issue Type"
     assert set(loaded.provenance.absent_columns) == {"approver", "approved_at", "testing_evidence"}
+
+
+def test_jira_a_24_hour_date_as_in_a_real_export_reads(tmp_path):
+    # Header and date style of a real Jira export quoted in streamthoughts/kafka-connect-file-pulse#106.
+    export = tmp_path / "jira.csv"
+    export.write_text("Issue Type,Issue key,Issue id,Summary,Assignee,Reporter,Priority,Status,"
+                      "Custom field (Epic Link),Resolution,Created,Updated,Due Date,Sprint,Sprint,Labels\n"
+                      "Normal change,CHG-1,570394,Rotate keys,Kit Ray,Bo Li,High,Done,,Done,3/Nov/20 12:17,"
+                      "28/Jan/21 17:11,,Sprint 53,Sprint 54,\n", encoding="utf-8")
+    frame = load_file(export, load_mapping(builtin_mappings()["jira_cloud_csv"])).frame
+    assert column(frame, "created_at") == [utc("2020-11-03 12:17")]
+    assert column(frame, "change_type") == ["normal"] and column(frame, "author") == ["bo li"]
 
 
 def test_jira_an_issue_type_that_is_no_kind_of_change_is_an_error(tmp_path):
@@ -307,6 +390,36 @@ def test_google_workspace_plain_headers_are_candidates(tmp_path):
     frame = load_file(export, load_mapping(builtin_mappings()["google_workspace_users_csv"]), system="g").frame
     assert column(frame, "enabled") == [False] and column(frame, "display_name") == ["Ana Díaz"]
     assert column(frame, "last_login_at") == [utc("2026-09-28 08:15")]
+
+
+def test_gitlab_project_members_all_json():
+    loaded = load("gitlab_members_json", "gitlab_project_members_all.json", system="GitLab")
+    frame = loaded.frame
+    assert frame.index.tolist() == [1, 2, 3, 4, 5, 6]
+    assert column(frame, "system") == ["gitlab"] * 6
+    assert column(frame, "account_id") == ["ana.diaz", "kit.ray", "lee.chan", "bo.li", "project_42_bot_3f9a",
+                                           "new.hire"]
+    assert column(frame, "display_name") == ["Ana Díaz", "Kit Ray", "Lee Chan", "Bo Li", "deploy-token", "New Hire"]
+    # email is shown only to group owners for enterprise users: present for one member here.
+    assert column(frame, "email") == ["ana.diaz@northwind.example", None, None, None, None, None]
+    # active, active, blocked, deactivated (signs back in to reactivate), active, blocked_pending_approval
+    assert column(frame, "enabled") == [True, True, False, True, True, False]
+    # access_level 50 Owner, 30 Developer, 40 Maintainer, 20 Reporter, 40 Maintainer, 10 Guest
+    assert column(frame, "roles") == ["Owner", "Developer", "Maintainer", "Reporter", "Maintainer", "Guest"]
+    assert column(frame, "is_admin") == [True, False, True, False, True, False]
+    assert column(frame, "created_at") == [utc("2025-01-06 15:02:11"), utc("2025-03-01 09:00"),
+                                           utc("2024-02-01 10:00"), utc("2024-11-12 10:00"),
+                                           utc("2026-05-05 03:05:05"), utc("2026-09-29 13:00")]
+    # Documented: the members API has no sign-in time and no two-factor status.
+    assert column(frame, "last_login_at") == [None] * 6 and column(frame, "mfa_enabled") == [None] * 6
+
+
+def test_gitlab_an_unknown_access_level_is_an_error(tmp_path):
+    export = tmp_path / "members.json"
+    export.write_text('[{"username": "a", "name": "A", "state": "active", "access_level": 45}]', encoding="utf-8")
+    with pytest.raises(LoadError) as error:
+        load_file(export, load_mapping(builtin_mappings()["gitlab_members_json"]), system="gitlab")
+    assert "row 1:column 'access_level': cannot read '45' as is_admin (bool)" in str(error.value)
 
 
 # --- HR roster --------------------------------------------------------------------------------

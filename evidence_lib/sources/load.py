@@ -41,6 +41,10 @@ class Provenance:
     absent_columns: tuple[str, ...] = ()
     # What evidence.yaml changed of the format for this file (header_row, sheet, columns, values...).
     overrides: dict = field(default_factory=dict)
+    # Rows the format says are not this evidence (its `keep_rows:`, e.g. pull requests closed without
+    # merging): left out of the frame, counted, never silent. rows_read = kept + rejected + filtered.
+    rows_filtered: int = 0
+    filtered: dict[str, tuple[int, ...]] = field(default_factory=dict)  # reason -> source row numbers
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -108,6 +112,8 @@ def load_data(
         columns_used=typed.columns_used,
         absent_columns=typed.absent,
         overrides={**(read_overrides or {}), **mapping.overrides},
+        rows_filtered=sum(len(rows) for rows in typed.filtered.values()),
+        filtered=typed.filtered,
     )
     return LoadedEvidence(frame=frame, provenance=provenance, rejected=rejected)
 

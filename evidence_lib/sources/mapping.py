@@ -14,6 +14,16 @@ A mapping says where each canonical column comes from and how its values read:
       is_admin: {from: Admin Roles, default: true, empty: false}   # any role named = admin
       disabled_at: {from: Status Changed, when: {Status: [SUSPENDED, DEPROVISIONED]}}
 
+A mapping may also say which of the export's rows are the evidence at all (`keep_rows:`):
+GitHub's closed pull requests include those closed without merging, which deployed nothing.
+
+    keep_rows:
+      - {column: merged_at, not_empty: true, reason: closed without being merged}
+      - {column: state, keep: [merged], drop: [opened, closed, locked], reason: not merged}
+
+Rows left out are counted by reason, never dropped silently; a value that is neither kept nor
+dropped is a located error, so that a new vendor state cannot slip out of the population.
+
 Adding a vendor export is writing one of these files; no code changes.
 
 Only the sources of a column the schema marks `required` must be in an export. A column that
@@ -76,6 +86,17 @@ class FieldRule:
 
 
 @dataclass(frozen=True)
+class RowFilter:
+    """Which rows of an export are the evidence; the others are left out, counted under `reason`."""
+
+    columns: tuple[str, ...]  # candidate source columns, the first present is read
+    reason: str
+    not_empty: bool = False  # keep the rows with a value in the column
+    keep: frozenset[str] = frozenset()  # or: keep these values (case-folded) ...
+    drop: frozenset[str] = frozenset()  # ... leave these out; any other value is an error
+
+
+@dataclass(frozen=True)
 class Mapping:
     name: str
     path: Path
@@ -87,6 +108,7 @@ class Mapping:
     rules: tuple[FieldRule, ...]
     # What evidence.yaml changed of this mapping for one file (`columns:`, `values:`), as written.
     overrides: dict = field(default_factory=dict)
+    keep_rows: tuple[RowFilter, ...] = ()
 
     @property
     def schema(self) -> Schema:
@@ -143,6 +165,12 @@ def load_mapping(path: Path, data: bytes | None = None) -> Mapping:
             rules.append(_parse_rule(target, rule, schema))
         except ValueError as exc:
             problems.append(located(where, f"column '{target}': {exc}", "fix the mapping file"))
+    keep_rows = []
+    for number, entry in enumerate(spec.get("keep_rows") or [], start=1):
+        try:
+            keep_rows.append(_parse_row_filter(entry))
+        except ValueError as exc:
+            problems.append(located(where, f"keep_rows entry {number}: {exc}", "fix the mapping file"))
     mapped = {r.target for r in rules}
     for column in schema.columns:
         if column.required and column.name not in mapped and column.name not in schema.declared:
@@ -159,7 +187,38 @@ def load_mapping(path: Path, data: bytes | None = None) -> Mapping:
         read=ReadOptions(**read),
         sentinels=tuple(str(s) for s in spec.get("sentinels", ())),
         rules=tuple(rules),
+        keep_rows=tuple(keep_rows),
     )
+
+
+_FILTER_KEYS = {"column", "not_empty", "keep", "drop", "reason"}
+
+
+def _parse_row_filter(entry: object) -> RowFilter:
+    if not isinstance(entry, dict):
+        raise ValueError("write `{column: <source column>, not_empty: true, reason: ...}` "
+                         "or `{column: ..., keep: [...], drop: [...], reason: ...}`")
+    unknown = set(entry) - _FILTER_KEYS
+    if unknown:
+        raise ValueError(f"unknown key(s) {sorted(unknown)}; known: {sorted(_FILTER_KEYS)}")
+    columns = entry.get("column")
+    columns = [columns] if isinstance(columns, str) else list(columns or [])
+    if not columns or not all(_is_name(c) for c in columns):
+        raise ValueError("`column:` needs a source column name or a list of candidate names")
+    reason = str(entry.get("reason") or "").strip()
+    if not reason:
+        raise ValueError("`reason:` is required: it is shown wherever the rows left out are counted")
+    keep, drop = (frozenset(_words(entry.get(k))) for k in ("keep", "drop"))
+    not_empty = entry.get("not_empty") is True
+    if not_empty == bool(keep) or (keep and not drop) or (drop and not keep) or (keep & drop):
+        raise ValueError("give either `not_empty: true`, or `keep:` and `drop:` (each value in one of them): "
+                         "a value in neither is then an error, never a silent choice")
+    return RowFilter(tuple(str(c) for c in columns), reason, not_empty, keep, drop)
+
+
+def _words(values) -> list[str]:
+    values = [values] if isinstance(values, (str, int, float)) else list(values or [])
+    return [str(v).strip().casefold() for v in values]
 
 
 def not_a_column(target: str, schema: Schema) -> str | None:
@@ -260,6 +319,8 @@ class Typed:
     problems: list[Problem]  # cell-level: each names a row and a column
     columns_used: dict[str, str] = field(default_factory=dict)  # canonical -> export column(s), or how else
     absent: tuple[str, ...] = ()  # mapped, not required, and without a column in this export: left empty
+    # Rows the mapping's keep_rows left out: reason -> their source row numbers (counted, never silent).
+    filtered: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 #: what a value means when it is one of these words: nothing (the default of evidence.yaml's `placeholders:`)
@@ -272,7 +333,7 @@ def apply_mapping(raw: RawTable, mapping: Mapping, path: str, declared: dict[str
     schema = mapping.schema
     headers = _header_positions(raw.frame.columns)
     sources = resolve_sources(raw, mapping, headers, path)
-    problems: list[Problem] = []
+    raw, filtered, problems = _keep_rows(raw, mapping, headers, path, placeholders)
     out: dict[str, pd.Series] = {}
     for rule in sources.rules:
         column = schema.column(rule.target)
@@ -300,7 +361,50 @@ def apply_mapping(raw: RawTable, mapping: Mapping, path: str, declared: dict[str
                                             "every row needs one: complete it in the source system and re-export",
                                             row=int(row), column=label))
     return Typed(frame=frame[schema.names], problems=sorted(problems, key=lambda p: (p.row or 0, p.column or "")),
-                 columns_used=used, absent=sources.absent)
+                 columns_used=used, absent=sources.absent, filtered=filtered)
+
+
+def _keep_rows(raw: RawTable, mapping: Mapping, headers, path: str, placeholders):
+    """The export's rows that are evidence, those left out by reason, and rows that say neither."""
+    if not mapping.keep_rows:
+        return raw, {}, []
+    kept = pd.Series(True, index=raw.frame.index)
+    filtered: dict[str, tuple[int, ...]] = {}
+    problems: list[Problem] = []
+    for rule in mapping.keep_rows:
+        present = [c for c in rule.columns if _present(c, headers)]
+        if not present:
+            names = ", ".join(quote(c) for c in rule.columns)
+            raise LoadError([located(path, f"format {mapping.name} tells its evidence rows by {names}, and the "
+                                           "export has no such column",
+                                     "export it again with that column, so that no row is taken on trust",
+                                     row=raw.header_row, column=" | ".join(rule.columns))])
+        text = _text(raw.frame, headers, present[0], FieldRule(present[0], "from"), mapping.sentinels, placeholders)
+        folded = text.str.casefold()
+        if rule.not_empty:
+            out = text == ""
+        else:
+            out = folded.isin(rule.drop)
+            unknown = kept & ~out & ~folded.isin(rule.keep)
+            problems += [_neither_problem(path, rule, present[0], value, int(row))
+                         for row, value in text[unknown].items()]
+        left = kept & out
+        if left.any():
+            filtered[rule.reason] = filtered.get(rule.reason, ()) + tuple(int(r) for r in left.index[left])
+        kept &= ~out
+    if not kept.any() and not mapping.schema.may_be_empty:
+        counts = "; ".join(f"{len(rows)}: {reason}" for reason, rows in filtered.items())
+        raise LoadError([located(path, f"no row of the export is {mapping.evidence_type} evidence: every row is left "
+                                       f"out by format {mapping.name} ({counts})",
+                                 "export the period's records again; an empty population cannot be tested")])
+    return replace(raw, frame=raw.frame.loc[kept]), filtered, problems
+
+
+def _neither_problem(path: str, rule: RowFilter, column: str, value: str, row: int) -> Problem:
+    shown = quote(value) if value else "no value"
+    return located(path, f"cannot tell whether this row is evidence: {column} is {shown}, neither kept "
+                         f"({', '.join(sorted(rule.keep))}) nor left out ({', '.join(sorted(rule.drop))})",
+                   "add the value under `keep:` or `drop:` of the mapping's keep_rows", row=row, column=column)
 
 
 def _header_positions(columns) -> dict[str, list[int]]:
