@@ -16,6 +16,7 @@ import pandas as pd
 
 from evidence_lib.controls import Catalog, Rule
 from evidence_lib.results import ERROR, EXCEPTIONS, PASS, RuleResult
+from evidence_lib.views import TRACE_COLUMNS
 from evidence_lib.walk import rule_steps
 
 STRING_CONDITION_DEPRECATION = (
@@ -119,7 +120,8 @@ def judge_view(view: str, frame: pd.DataFrame, rules: list[Rule], catalog: Catal
         rule = by_id[rule_id]
         if rule_id in outside:
             labels = {label for label in labels if not outside[rule_id].iloc[label]}
-        rows = full.loc[sorted(labels)].drop_duplicates(subset=key).reset_index(drop=True)[list(rule.show)]
+        shown = list(rule.show) + [c for c in TRACE_COLUMNS if c in full.columns and c not in rule.show]
+        rows = full.loc[sorted(labels)].drop_duplicates(subset=key).reset_index(drop=True)[shown]
         results[rule_id] = RuleResult(rule, EXCEPTIONS if labels else PASS, populations[rule_id], rows,
                                       walk=walks[rule_id])
     return results

@@ -33,6 +33,7 @@ from evidence_lib.results import (
 from evidence_lib.scope import Scope, ScopeError, scope_decisions
 from evidence_lib.sources.folder import EvidenceSet
 from evidence_lib.sources.schemas import SCHEMAS
+from evidence_lib.trace import with_vendor_values
 from evidence_lib.walk import evidence_steps
 
 __all__ = ["ERROR", "EXCEPTIONS", "OUT_OF_SCOPE", "PASS", "ControlResult", "RuleResult", "ScopeError", "Status",
@@ -65,7 +66,7 @@ def validate(evidence: EvidenceSet, period: Period, *, as_of: pd.Timestamp | Non
     rules = [rule for control in chosen for rule in control.rules]
     scope = scope_decisions(evidence, catalog)
     missing = _missing_evidence(evidence)
-    frames = {t: evidence.frame(t) for t in SCHEMAS}
+    frames = {t: traced_frame(evidence, t) for t in SCHEMAS}
     domains = tuple(getattr(evidence.declaration, "domains", ()) or ())
     view_frames = _build_views(frames, period, as_of, params, {rule.view for rule in rules}, domains)
 
@@ -94,6 +95,8 @@ def validate(evidence: EvidenceSet, period: Period, *, as_of: pd.Timestamp | Non
         for rule_id, result in judge_view(view, frame, view_rules, catalog, params, excluded, runner=runner).items():
             gaps = _doubts_for(rule_id, doubts, checks, scope) + _columns_lacking(rule_id, evidence, checks, scope)
             result = _walked_from_the_evidence(result, evidence, catalog.views[view])
+            result = replace(result, exceptions=with_vendor_values(result.exceptions, evidence,
+                                                                   checks.uses.get(rule_id, {})))
             results[rule_id] = _distrusted(result, scope.notes(rule_id) + facts.get(rule_id, []), evidence, gaps)
     judged = [ControlResult(c.control_id, c.title, [results[r.rule_id] for r in c.rules]) for c in chosen]
     return Validation(period, as_of, params, judged, view_frames, integrity=integrity_result,
@@ -107,6 +110,18 @@ def _walked_from_the_evidence(result: RuleResult, evidence: EvidenceSet, view) -
     files = [loaded.provenance for loaded in evidence.loaded(view.records)]
     steps = evidence_steps(files, view.records, result.walk[0].count, view.selects)
     return replace(result, walk=tuple(steps) + result.walk[1:])
+
+
+def traced_frame(evidence: EvidenceSet, evidence_type: str) -> pd.DataFrame:
+    """All files of one type as one frame, each row naming its file (relative to the evidence folder)
+    and its row there: `source_file`, `source_row`. Views carry them to every exception row."""
+    frame = evidence.frame(evidence_type)
+    files = [o.declared.relative for o in evidence.outcomes
+             if o.loaded is not None and o.declared.evidence_type == evidence_type]
+    sizes = [len(loaded.frame) for loaded in evidence.loaded(evidence_type)]
+    frame.insert(0, "source_file", pd.Series([f for f, n in zip(files, sizes) for _ in range(n)], index=frame.index,
+                                             dtype="str"))
+    return frame
 
 
 def _courses_note(counted: dict[str, int]) -> str:

@@ -19,6 +19,10 @@ from evidence_lib.period import Period
 TICKET_KEY = re.compile(r"\b([A-Za-z][A-Za-z0-9]+-\d+|CHG\d{7})\b")
 
 
+# Where a record came from: its export, relative to the evidence folder, and its row there.
+TRACE_COLUMNS = ("source_file", "source_row")
+
+
 def _utc_day(values: pd.Series) -> pd.Series:
     """The calendar day (UTC) of a timestamp column, as a naive midnight timestamp."""
     return values.dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
@@ -33,6 +37,11 @@ def _days(later: pd.Series, earlier: pd.Series) -> pd.Series:
 def _period_bounds(period: Period) -> tuple[pd.Timestamp, pd.Timestamp]:
     start = pd.Timestamp(period.start, tz="UTC")
     return start, pd.Timestamp(period.end, tz="UTC") + pd.Timedelta(days=1)  # end exclusive
+
+
+def _traced(frame: pd.DataFrame, columns: list[str]) -> list[str]:
+    """The columns, and where each record came from (`source_file`, `source_row`) when the frame says."""
+    return columns + [c for c in TRACE_COLUMNS if c in frame.columns]
 
 
 def _flag(values: pd.Series) -> pd.Series:
@@ -215,7 +224,7 @@ def new_hire_view(roster: pd.DataFrame, checks: pd.DataFrame, training: pd.DataF
     trained and not yet due reads as on time.
     """
     hired = roster[roster["hire_date"].between(pd.Timestamp(period.start), pd.Timestamp(period.end))]
-    frame = hired[["employee_id", "name", "worker_type", "hire_date"]].copy()
+    frame = hired[_traced(hired, ["employee_id", "name", "worker_type", "hire_date"])].copy()
     checks = checks.assign(person=person_ids(checks, roster, domains))
     check = checks.dropna(subset=["person"]).drop_duplicates("person").set_index("person").reindex(frame["employee_id"])
     frame["check_status"] = check["status"].fillna("missing").astype(str).values
@@ -237,7 +246,7 @@ def staff_view(roster: pd.DataFrame, training: pd.DataFrame, *, period: Period, 
     as_of_day = as_of.tz_convert("UTC").tz_localize(None).normalize()
     gone = roster["termination_date"].notna() & (roster["termination_date"] <= as_of_day)
     active = roster[(roster["status"] == "active") & ~gone & (roster["hire_date"] < pd.Timestamp(period.start))]
-    frame = active[["employee_id", "name", "hire_date"]].copy()
+    frame = active[_traced(active, ["employee_id", "name", "hire_date"])].copy()
     last = _course_completions(training, training_course, roster, domains).groupby("person")["completed_at"].max()
     frame["last_training_at"] = lookup(frame["employee_id"], last)
     frame["days_since_training"] = _days(pd.Series(as_of_day, index=frame.index), _utc_day(frame["last_training_at"]))

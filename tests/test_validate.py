@@ -36,7 +36,8 @@ def test_exceptions_are_exactly_the_planted_ones(baseline):
 def test_every_rule_reports_a_population_and_the_rows_an_auditor_needs(baseline):
     for result in (r for control in baseline.controls for r in control.rules):
         assert result.population > 0 and result.status == "exceptions"
-        assert list(result.exceptions.columns) == list(result.rule.show)
+        # the rule's columns, then where each row came from (trace to source)
+        assert list(result.exceptions.columns) == [*result.rule.show, "source_file", "source_row", "source_values"]
     late = next(r for r in baseline.rules if r.rule.rule_id == "deprovisioned_within_sla").exceptions
     assert sorted(late["deprovision_lag_days"].astype(int)) == [3, 4, 5, 12]
 

@@ -1,6 +1,7 @@
 """The population walk: from the rows of the exports to the records each rule tested."""
 
 import csv
+import itertools
 import json
 
 import pytest
@@ -21,7 +22,7 @@ def data_rows(path) -> int:
 
 
 def adds_up(steps: tuple[WalkStep, ...]) -> bool:
-    return all(after.count == before.count - after.left for before, after in zip(steps, steps[1:]))
+    return all(after.count == before.count - after.left for before, after in itertools.pairwise(steps))
 
 
 @pytest.fixture(scope="module", params=[SAMPLE, FABRIKAM], ids=["northwind", "fabrikam"])
@@ -30,7 +31,7 @@ def sample_validation(request):
 
 
 def test_every_walk_adds_up_and_ends_at_the_population(sample_validation):
-    evidence, validation = sample_validation
+    _evidence, validation = sample_validation
     judged = [r for r in validation.rules if r.status != "out_of_scope" and r.walk]
     assert len(judged) == len([r for r in validation.rules if r.status != "out_of_scope"])
     for result in judged:

@@ -57,6 +57,9 @@ class LoadedEvidence:
     # Rows that could not be typed, kept aside when the analyst asked for it (bad_rows: quarantine):
     # index = source row number, a `problem` column, then the vendor's raw cells as read.
     rejected: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # The vendor's own cells, as read, of the source columns the mapping used (index = source row
+    # number): what an exception row is traced back to, so an auditor can find the line in the export.
+    raw: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
 
 def sha256_of(data: bytes) -> str:
@@ -115,7 +118,13 @@ def load_data(
         rows_filtered=sum(len(rows) for rows in typed.filtered.values()),
         filtered=typed.filtered,
     )
-    return LoadedEvidence(frame=frame, provenance=provenance, rejected=rejected)
+    used = [c for c in raw.frame.columns if c in _source_headers(typed.columns_used)]
+    return LoadedEvidence(frame=frame, provenance=provenance, rejected=rejected, raw=raw.frame[used])
+
+
+def _source_headers(columns_used: dict[str, str]) -> set[str]:
+    """The export's headers behind the canonical columns (`a+b` when a mapping combined two)."""
+    return {part for label in columns_used.values() for part in str(label).split("+")}
 
 
 def read_options(mapping_read: ReadOptions, overrides: dict, shown: str) -> ReadOptions:
