@@ -40,10 +40,15 @@ def evidence_steps(files: list, evidence_type: str, view_rows: int, selects: str
     read = sum(f.rows_read for f in files)
     kept = sum(f.rows_kept for f in files)
     aside = sum(f.rows_rejected for f in files)
-    other = read - kept - aside
     why = [f"{aside} set aside as unreadable"] if aside else []
+    left_out: dict[str, int] = {}
+    for file in files:
+        for reason, rows in getattr(file, "filtered", {}).items():
+            left_out[reason] = left_out.get(reason, 0) + len(rows)
+    why += [f"{n} left out by the mapping: {reason}" for reason, n in sorted(left_out.items())]
+    other = read - kept - aside - sum(left_out.values())
     if other:
-        why.append(f"{other} left out by the export's mapping")
+        why.append(f"{other} not kept for another reason")
     return [WalkStep(f"{evidence_type} rows read from {len(files)} file(s)", read),
             WalkStep("rows kept", kept, read - kept, "; ".join(why)),
             WalkStep(selects, view_rows, kept - view_rows, f"{kept - view_rows} not {selects}" if kept != view_rows

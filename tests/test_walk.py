@@ -81,3 +81,14 @@ def test_a_condition_is_walked_clause_by_clause_and_scope_last():
         ("tested", 1, 0)]
     assert _described('change_type != "emergency"', True) == "change type is not emergency"
     assert _described("has_owner == True", False) == "has no owner"
+
+
+def test_rows_a_mapping_leaves_out_are_a_step_of_the_walk(sample_copy):
+    path = sample_copy / "changes" / "github_merged_prs.json"
+    pulls = json.loads(path.read_text(encoding="utf-8"))
+    pulls[0]["merged_at"] = None  # closed without merging: not a deployment
+    path.write_text(json.dumps(pulls), encoding="utf-8")
+    _, validation = check(sample_copy, rules=("deployment_has_ticket",))
+    walk = next(r for r in validation.rules if r.rule.rule_id == "deployment_has_ticket").walk
+    assert walk[1].left == 1 and walk[1].reason.startswith("1 left out by the mapping: ")
+    assert adds_up(walk)
