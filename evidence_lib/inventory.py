@@ -1,4 +1,9 @@
-"""The evidence inventory: one line per declared file, for `evidence check` and notebooks."""
+"""The evidence inventory: one line per declared file, for `evidence check` and notebooks.
+
+Besides what was read, each line says where the export came from as evidence.yaml declares it
+(source, extracted_by, exported_at — `extracted_at:` there is the same field) and reconciles its
+rows read to its control total: `reconciled` is "57 = 57", "57 ≠ 58 (1 missing)" or "" (no total).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,20 @@ import pandas as pd
 
 from evidence_lib.sources.folder import EvidenceSet
 
-COLUMNS = ["file", "type", "system", "format", "rows_read", "rows_kept", "sha256", "problems"]
+COLUMNS = ["file", "type", "system", "format", "rows_read", "rows_kept", "sha256", "problems",
+           "source", "extracted_by", "exported_at", "control_total", "reconciled"]
+ORIGIN = {"source": "", "extracted_by": "", "exported_at": "", "control_total": None, "reconciled": ""}
 
 
 def inventory(evidence: EvidenceSet) -> pd.DataFrame:
-    """Files, what they hold, how many rows were read and kept, their hash and what is wrong."""
+    """Files, what they hold, how many rows were read and kept, their hash, what is wrong, and where
+    each came from (a control total that does not reconcile is listed among the file's problems)."""
     rows = []
     for outcome in evidence.outcomes:
         declared, loaded = outcome.declared, outcome.loaded
         provenance = loaded.provenance if loaded else None
-        notes = [p.message for p in outcome.problems] + (_notes(provenance) if provenance else [])
+        problems = [p.message for p in outcome.problems] + [gap for gap in [outcome.control_total_gap()] if gap]
+        notes = _notes(provenance) if provenance else []
         rows.append({
             "file": declared.path,
             "type": declared.evidence_type,
@@ -24,13 +33,18 @@ def inventory(evidence: EvidenceSet) -> pd.DataFrame:
             "rows_read": provenance.rows_read if provenance else None,
             "rows_kept": provenance.rows_kept if provenance else None,
             "sha256": provenance.sha256 if provenance else "",
-            "problems": "; ".join(notes) if outcome.problems else ("ok" + (f" ({'; '.join(notes)})" if notes else "")),
+            "problems": "; ".join(problems + notes) if problems else "ok" + (f" ({'; '.join(notes)})" if notes else ""),
+            "source": declared.source or "",
+            "extracted_by": declared.extracted_by or "",
+            "exported_at": declared.exported_at or "",
+            "control_total": declared.control_total,
+            "reconciled": outcome.reconciled(),
         })
     for name in evidence.undeclared:
         rows.append({"file": name, "type": "", "system": "", "format": "", "rows_read": None, "rows_kept": None,
-                     "sha256": "", "problems": "present but not declared in evidence.yaml"})
+                     "sha256": "", "problems": "present but not declared in evidence.yaml", **ORIGIN})
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    return frame.astype({"rows_read": "Int64", "rows_kept": "Int64"})
+    return frame.astype({"rows_read": "Int64", "rows_kept": "Int64", "control_total": "Int64"})
 
 
 def _notes(provenance) -> list[str]:

@@ -1,4 +1,5 @@
-"""evidence.yaml's typed fields: domains, placeholders, scope, period, and the keys it may hold."""
+"""evidence.yaml's typed fields: domains, placeholders, scope, period, where each export came from,
+and the keys it may hold."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 
 from evidence_lib.errors import DeclarationError
 from evidence_lib.sources.folder import ScopeDecision, check_period, read_declaration
-from tests.corpus import declaration, declare
+from tests.corpus import declaration, declare, redeclare
 
 DEFAULT_PLACEHOLDERS = ("n/a", "na", "none", "null", "nil", "-", "--", "tbd", "tba", "unknown", "?", "#n/a")
 
@@ -142,3 +143,74 @@ def test_a_declared_system_is_normalised(sample_copy):
     spec["files"][1]["system"] = "  OKTA "
     declare(sample_copy, spec)
     assert read_declaration(sample_copy).files[1].system == "okta"
+
+
+OKTA = "accounts/okta_users.csv"  # files[2] of the sample's evidence.yaml
+OKTA_ENTRY = f"files[2] ({OKTA})"
+
+
+def okta_declared(folder, **changes):
+    redeclare(folder, OKTA, **changes)
+    return next(d for d in read_declaration(folder).files if d.path == OKTA)
+
+
+def okta_refused(folder, **changes) -> str:
+    redeclare(folder, OKTA, **changes)
+    with pytest.raises(DeclarationError) as error:
+        read_declaration(folder)
+    return str(error.value)
+
+
+def test_where_an_export_came_from_is_typed(sample_copy):
+    declared = okta_declared(sample_copy, source=" Okta admin console: Reports > User export (CSV) ",
+                             extracted_by="it-ops@northwind.example", extracted_at="2026-10-01T06:05:00Z",
+                             control_total={"count": 182, "source": "Okta admin console user count"})
+    assert (declared.source, declared.extracted_by) == ("Okta admin console: Reports > User export (CSV)",
+                                                        "it-ops@northwind.example")
+    assert declared.exported_at == "2026-10-01T06:05:00Z"  # extracted_at is another name for exported_at
+    assert (declared.control_total, declared.control_total_source) == (182, "Okta admin console user count")
+    assert okta_declared(sample_copy, control_total=0).control_total == 0
+
+
+def test_the_origin_fields_are_optional(sample_copy):
+    declared = read_declaration(sample_copy).files[1]
+    assert (declared.source, declared.extracted_by, declared.control_total, declared.control_total_source) == (
+        None, None, None, None)
+    assert declared.exported_at == "2026-10-01T06:00:00+00:00"  # the top level's
+
+
+def test_extracted_at_at_the_top_level_is_every_files_export_time(sample_copy):
+    spec = declaration(sample_copy)
+    spec["extracted_at"] = spec.pop("exported_at")
+    declare(sample_copy, spec)
+    declared = read_declaration(sample_copy)
+    assert declared.exported_at == "2026-10-01T06:00:00+00:00"
+    assert {d.exported_at for d in declared.files} == {"2026-10-01T06:00:00+00:00"}
+
+
+def test_exported_at_and_extracted_at_together_are_refused(sample_copy):
+    text = okta_refused(sample_copy, exported_at="2026-10-01T06:05:00Z", extracted_at="2026-10-01T06:05:00Z")
+    assert (f"{OKTA_ENTRY}: both exported_at and extracted_at are given — they name one time, when the export "
+            "was taken: keep `exported_at:` only") in text
+    assert "evidence.yaml: both exported_at and extracted_at are given" in refused(
+        sample_copy, extracted_at="2026-10-01T06:00:00Z")
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"extracted_at": "yesterday"}, "extracted_at: 'yesterday' is not a date and time — write it as ISO 8601"),
+    ({"source": ""}, "source is empty — write it in words, e.g. `source: Okta admin console"),
+    ({"source": None}, "source is empty"),
+    ({"source": ["Okta", "export"]}, "source \"['Okta', 'export']\" is not text"),
+    ({"extracted_by": True}, "extracted_by 'True' is not text — write it in words, e.g. `extracted_by: "),
+    ({"control_total": -1}, "control_total '-1' is not a count of records — give the number an independent screen "
+                            "shows (e.g. the HRIS headcount) as a whole number, e.g. `control_total: 58`"),
+    ({"control_total": "182"}, "control_total '182' is quoted: a count is a number"),
+    ({"control_total": 182.0}, "control_total '182.0' is not a count of records"),
+    ({"control_total": True}, "control_total 'True' is not a count of records"),
+    ({"control_total": None}, "control_total has no count"),
+    ({"control_total": {"source": "Okta"}}, "control_total has no count — give the number"),
+    ({"control_total": {"count": 182, "source": " "}}, "control_total: source is empty"),
+    ({"control_total": {"count": 182, "screen": "Okta"}}, "control_total: unknown key 'screen' — known: count, source"),
+])
+def test_a_bad_origin_value_is_refused_at_its_file_entry(sample_copy, change, message):
+    assert f"evidence.yaml: {OKTA_ENTRY}: {message}" in okta_refused(sample_copy, **change)

@@ -20,6 +20,9 @@
         exported_at: 2026-10-01T06:05:00Z
         encoding: cp1252                  # optional read overrides: encoding, delimiter, sheet
         bad_rows: quarantine              # keep untypeable rows aside instead of failing
+        source: "Okta admin console: Reports > User export (CSV)"   # where it came from: system and
+        extracted_by: it-ops@northwind.example                      #   report, query or API call; who ran it
+        control_total: {count: 182, source: Okta admin console user count}   # or just `control_total: 182`
       - path: hr/workers.xlsx             # a built-in format, adjusted for this one file:
         type: hr_roster
         format: workday_workers_xlsx
@@ -29,6 +32,19 @@
 
 A key the workbench does not know is an error, not ignored: `exportedAt:` silently ignored
 would leave the export time undeclared.
+
+Where each export came from (all optional, each shown in the inventory and every report):
+- `source`: the system and the report, query or API call that produced the file, in words;
+- `extracted_by`: who ran it;
+- `exported_at`: when the export was taken. `extracted_at:` is another name for the same field
+  (a file, or the top level, may give one of them, never both); it is also the as-of time of the
+  file's evidence, so there is one time, not two that could disagree;
+- `control_total`: how many records an independent screen shows for the same population (the HRIS
+  headcount, the identity provider's user count), a whole number >= 0, optionally with where it was
+  read: `{count: 58, source: Workday headcount screen}`. It is compared with the file's rows read
+  (`Provenance.rows_read`: the data rows in the file, blank rows excluded, before any row is set aside
+  or filtered by the format's `keep_rows:`); a difference is a problem of the evidence and an error for
+  every rule that uses the file (`EvidenceSet.control_total_gaps`).
 """
 
 from __future__ import annotations
@@ -52,9 +68,12 @@ from evidence_lib.sources.safe_yaml import load_yaml
 from evidence_lib.sources.schemas import SCHEMAS
 
 DECLARATION = "evidence.yaml"
-TOP_KEYS = ("company", "period", "exported_at", "domains", "placeholders", "scope", "ignore", "files")
-FILE_KEYS = ("path", "type", "system", "format", "exported_at", "encoding", "delimiter", "sheet", "header_row",
-             "columns", "values", "bad_rows")
+TOP_KEYS = ("company", "period", "exported_at", "extracted_at", "domains", "placeholders", "scope", "ignore",
+            "files")
+FILE_KEYS = ("path", "type", "system", "format", "exported_at", "extracted_at", "encoding", "delimiter", "sheet",
+             "header_row", "columns", "values", "bad_rows", "source", "extracted_by", "control_total")
+EXPORT_TIME_KEYS = ("exported_at", "extracted_at")  # one field, two names: when the export was taken
+CONTROL_TOTAL_KEYS = ("count", "source")
 SCOPE_KEYS = ("rule", "control", "system", "reason", "decided_by", "decided_on")
 _READ_OVERRIDES = ("encoding", "delimiter", "sheet", "header_row")
 _DOMAIN = re.compile(r"(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+(?:[^\W\d_]{2,63}|xn--[\w-]{1,59})")
@@ -66,12 +85,16 @@ class Declared:
     evidence_type: str
     format: str
     system: str | None = None
-    exported_at: str | None = None
+    exported_at: str | None = None  # when the export was taken (`extracted_at:` in evidence.yaml is the same)
     read_overrides: dict = field(default_factory=dict)  # encoding, delimiter, sheet, header_row
     columns: dict = field(default_factory=dict)  # canonical -> the export's column names (candidates)
     values: dict = field(default_factory=dict)  # canonical -> {vendor value: canonical value}
     bad_rows: str = "fail"
     relative: str = ""  # the file actually read, relative to the folder (symbolic links and ./ resolved)
+    source: str | None = None  # the system and report, query or API call that produced the export
+    extracted_by: str | None = None  # who ran it
+    control_total: int | None = None  # records an independent screen counts; compared with rows_read
+    control_total_source: str | None = None  # that screen, e.g. "HRIS headcount screen"
 
 
 @dataclass(frozen=True)
@@ -110,7 +133,9 @@ def read_declaration(folder: Path) -> Declaration:
                                         "declare each export with path, type and format")])
     problems: list[Problem] = []
     _unknown_keys(spec, TOP_KEYS, "evidence.yaml", shown, problems)
-    files = [d for n, e in enumerate(spec["files"], start=1) if (d := _declared(e, n, folder, shown, spec, problems))]
+    exported_at = _export_time(spec, "", shown, problems)
+    files = [d for n, e in enumerate(spec["files"], start=1)
+             if (d := _declared(e, n, folder, shown, exported_at, problems))]
     _duplicate_paths(files, shown, problems)
     declaration = Declaration(
         folder=folder,
@@ -122,7 +147,7 @@ def read_declaration(folder: Path) -> Declaration:
         placeholders=_placeholders(spec, shown, problems),
         scope=tuple(d for n, e in enumerate(_list(spec, "scope", shown, problems), start=1)
                     if (d := _scope_decision(e, n, shown, problems))),
-        exported_at=_timestamp(spec.get("exported_at"), "exported_at", shown, problems),
+        exported_at=exported_at,
         sha256=hashlib.sha256(data).hexdigest(),
     )
     if problems:
@@ -165,7 +190,8 @@ def _unknown_keys(entry: dict, known: tuple[str, ...], where: str, shown: str, p
             problems.append(located(shown, f"{where}: unknown key {quote(key)}", hint))
 
 
-def _declared(entry, number: int, folder: Path, shown: str, spec: dict, problems: list[Problem]) -> Declared | None:
+def _declared(entry, number: int, folder: Path, shown: str, exported_at: str | None,
+              problems: list[Problem]) -> Declared | None:
     where = f"files[{number}]"
     if not isinstance(entry, dict):
         problems.append(located(shown, f"{where} is not an object", "give path, type and format"))
@@ -193,20 +219,71 @@ def _declared(entry, number: int, folder: Path, shown: str, spec: dict, problems
     except DeclarationError as exc:
         problems += exc.problems
         return None
-    exported_at = entry.get("exported_at", spec.get("exported_at"))
     schema = SCHEMAS[entry["type"]]
+    control_total, control_total_source = _control_total(entry, where, shown, problems)
     return Declared(
         path=str(entry["path"]),
         evidence_type=entry["type"],
         format=str(entry["format"]),
         system=normalise_system(entry["system"]) if entry.get("system") else None,
-        exported_at=_timestamp(exported_at, f"{where}: exported_at", shown, problems),
+        exported_at=_export_time(entry, where, shown, problems, default=exported_at),
         read_overrides=_read_overrides(entry, where, shown, problems),
         columns=_column_overrides(entry.get("columns"), schema, where, shown, problems),
         values=_value_overrides(entry.get("values"), schema, where, shown, problems),
         bad_rows=bad_rows,
         relative=relative_name(folder, resolved),
+        source=_text(entry, "source", "Okta admin console: Reports > User export (CSV)", where, shown, problems),
+        extracted_by=_text(entry, "extracted_by", "it-ops@northwind.example", where, shown, problems),
+        control_total=control_total,
+        control_total_source=control_total_source,
     )
+
+
+def _export_time(entry: dict, where: str, shown: str, problems: list[Problem],
+                 default: str | None = None) -> str | None:
+    """`exported_at:` or its other name `extracted_at:`, never both; else the default (the top level's)."""
+    given = [key for key in EXPORT_TIME_KEYS if entry.get(key) not in (None, "")]
+    prefix = f"{where}: " if where else ""
+    if len(given) > 1:
+        problems.append(located(shown, f"{prefix}both exported_at and extracted_at are given",
+                                "they name one time, when the export was taken: keep `exported_at:` only"))
+        return None
+    if not given:
+        return default
+    return _timestamp(entry[given[0]], f"{prefix}{given[0]}", shown, problems)
+
+
+def _text(entry: dict, key: str, example: str, where: str, shown: str, problems: list[Problem]) -> str | None:
+    """An optional free-text field; written but empty, or not text (a list, a map, yes/no), is an error."""
+    if key not in entry:
+        return None
+    value = entry[key]
+    empty = value is None or (isinstance(value, str) and not value.strip())
+    if empty or isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        problems.append(located(shown, f"{where}: {key} " + ("is empty" if empty else f"{quote(value)} is not text"),
+                                f"write it in words, e.g. `{key}: {example}`, or remove the key"))
+        return None
+    return str(value).strip()
+
+
+def _control_total(entry: dict, where: str, shown: str, problems: list[Problem]) -> tuple[int | None, str | None]:
+    """`control_total: 58` or `control_total: {count: 58, source: HRIS headcount screen}`."""
+    if "control_total" not in entry:
+        return None, None
+    value, before = entry["control_total"], len(problems)
+    count, screen = value, None
+    if isinstance(value, dict):
+        _unknown_keys(value, CONTROL_TOTAL_KEYS, f"{where}: control_total", shown, problems)
+        count = value.get("count")
+        screen = _text(value, "source", "Workday headcount screen", f"{where}: control_total", shown, problems)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        said = ("has no count" if count is None else f"{quote(count)} is quoted: a count is a number"
+                if isinstance(count, str) else f"{quote(count)} is not a count of records")
+        problems.append(located(shown, f"{where}: control_total {said}",
+                                "give the number an independent screen shows (e.g. the HRIS headcount) as a "
+                                "whole number, e.g. `control_total: 58` or "
+                                "`control_total: {count: 58, source: Workday headcount screen}`"))
+    return (None, None) if len(problems) > before else (count, screen)
 
 
 def _read_overrides(entry: dict, where: str, shown: str, problems: list[Problem]) -> dict:

@@ -4,6 +4,8 @@ Loading a folder loads every declared file and keeps going past failures, so one
 export does not hide the state of the others. Every file read lies inside the folder and is
 hashed (`EvidenceSet.files_read`); two declarations of one file, two files with the same
 bytes, and one key in two files of one evidence type are problems, never silently merged.
+A file whose rows read differ from its declared `control_total` is a problem too
+(`EvidenceSet.control_total_gaps`): its rows still load, but no rule using it can pass.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from evidence_lib.sources.load import LoadedEvidence, load_data
 from evidence_lib.sources.mapping import Mapping, empty_frame, load_mapping, resolve_mapping, with_overrides
 from evidence_lib.sources.schemas import SCHEMAS
 
+RECONCILE_HINT = "re-export, or correct control_total with its source"
+
 
 @dataclass
 class FileOutcome:
@@ -51,6 +55,30 @@ class FileOutcome:
     def ok(self) -> bool:
         return self.loaded is not None and not self.problems
 
+    def reconciled(self) -> str:
+        """Rows read against the declared control total: "57 = 57", "57 ≠ 58 (1 missing)",
+        "59 ≠ 58 (1 extra)"; "" when no total is declared or the file did not load."""
+        total = self.declared.control_total
+        if total is None or self.loaded is None:
+            return ""
+        read = self.loaded.provenance.rows_read
+        if read == total:
+            return f"{read} = {total}"
+        return f"{read} ≠ {total} ({abs(total - read)} {'missing' if read < total else 'extra'})"
+
+    def control_total_gap(self) -> str | None:
+        """Why this file's rows do not reconcile to its control total, or None when they do (or none is
+        declared, or the file did not load: then its load problems already say what is wrong)."""
+        total, declared = self.declared.control_total, self.declared
+        if total is None or self.loaded is None or self.loaded.provenance.rows_read == total:
+            return None
+        read = self.loaded.provenance.rows_read
+        screen = f" ({declared.control_total_source})" if declared.control_total_source else ""
+        difference = abs(total - read)
+        rows = f"{difference} row{'s' if difference != 1 else ''}"
+        differs = f"{rows} missing" if read < total else f"{rows} more than the control total counts"
+        return f"has {read} data row{'s' if read != 1 else ''} but its control total{screen} says {total}: {differs}"
+
 
 @dataclass
 class EvidenceSet:
@@ -63,6 +91,8 @@ class EvidenceSet:
     @property
     def problems(self) -> list[Problem]:
         found = [p for o in self.outcomes for p in o.problems]
+        found += [located(str(self.declaration.folder / o.declared.path), gap, RECONCILE_HINT)
+                  for o in self.outcomes if (gap := o.control_total_gap())]
         found += [located(str(self.declaration.folder / name), "file present but not declared in evidence.yaml",
                           "declare it under `files:` or list it under `ignore:`") for name in self.undeclared]
         return found
@@ -84,6 +114,15 @@ class EvidenceSet:
         if not frames:
             return empty_frame(SCHEMAS[evidence_type]).reset_index()
         return pd.concat(frames, ignore_index=True)
+
+    def control_total_gaps(self, evidence_type: str | None = None) -> dict[str, str]:
+        """File (relative posix path) -> a sentence saying by how much its rows read differ from its
+        declared control total, for every loaded file (of `evidence_type`, or of any type) that does not
+        reconcile. Each is an error for every rule using the file: what it tested is not the population
+        the independent screen counts. Files without a total, or that did not load, are not listed."""
+        return {o.declared.relative: f"{o.declared.relative} {gap} — {RECONCILE_HINT}" for o in self.outcomes
+                if (evidence_type is None or o.declared.evidence_type == evidence_type)
+                and (gap := o.control_total_gap())}
 
     def files_read(self) -> dict[str, str]:
         """Relative posix path -> sha256 of exactly the files read: evidence.yaml, exports, custom mappings."""
