@@ -17,6 +17,7 @@ import yaml
 from evidence_lib.period import parse_period
 from evidence_lib.sources.detect import propose
 from evidence_lib.sources.folder import load_folder
+from evidence_lib.synth.populations import POPULATION_FILE
 from evidence_lib.synth.second import SCOPE, UNWRITABLE_NEAR_MISSES, build_second_company
 from evidence_lib.synth.writers_second import SET_ASIDE_FILE, write_second_company
 from evidence_lib.validate import validate
@@ -113,7 +114,7 @@ def test_init_proposes_the_committed_declaration(tmp_path):
     folder = tmp_path / "fabrikam"
     shutil.copytree(SECOND, folder)
     (folder / "evidence.yaml").unlink()
-    proposal = propose(folder, ignore=ANSWER_KEYS)
+    proposal = propose(folder, ignore=(*ANSWER_KEYS, POPULATION_FILE))
     assert not proposal.unplaced
     proposed = {f.path: (f.evidence_type, f.format, f.system) for f in proposal.files}
     committed = yaml.safe_load((SECOND / "evidence.yaml").read_text(encoding="utf-8"))["files"]

@@ -109,6 +109,7 @@ class Deployment:
     branch: str
     ticket: str  # deploy log: the ticket column
     number: int = 0
+    ships: str = ""  # ground truth, never exported: the ticket this deployment ships ("" for none)
 
 
 @dataclass
@@ -376,6 +377,7 @@ class _Builder:
             self._deploy_seq += 1
             deploy = Deployment(f"DEP-{self._deploy_seq:06d}", "deploylog", when, "infra", engineer.email,
                                 engineer.email, "", "", "", ref)
+        deploy.ships = key
         self.deployments.append(deploy)
         return deploy
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from evidence_lib.synth.company import DOMAIN, TRAINING_COURSE, Company
+from evidence_lib.synth.populations import POPULATION_COLUMNS, POPULATION_FILE, Exports, expected_populations
 from evidence_lib.synth.xlsx import write_xlsx
 
 EXPECTED_FILE = "expected_exceptions.csv"
@@ -78,6 +79,15 @@ SCOPE_DECISIONS = [
 ]
 
 
+# What Northwind's exports show of the company, where a rule's population depends on it.
+EXPORTS = Exports(
+    unrecorded={"github": frozenset({"created_at", "last_login_at", "disabled_at"}),
+                "aws-prod": frozenset({"disabled_at"}), "aws-dev": frozenset({"disabled_at"})},
+    scoped_out=frozenset((d["rule"], d["system"]) for d in SCOPE_DECISIONS),
+    status_change_systems=frozenset({"okta"}),
+)
+
+
 def write_company(company: Company, out: Path) -> list[dict]:
     """Write every export and evidence.yaml; returns the declared files."""
     out.mkdir(parents=True, exist_ok=True)
@@ -100,7 +110,7 @@ def write_company(company: Company, out: Path) -> list[dict]:
         "company": "Northwind Analytics (synthetic)",
         "period": company.period.label,
         "exported_at": _iso(company.exported_at),
-        "ignore": [EXPECTED_FILE, NEAR_MISS_FILE, "README.md"],
+        "ignore": [EXPECTED_FILE, NEAR_MISS_FILE, POPULATION_FILE, "README.md"],
         "domains": [DOMAIN],
         "files": declared,
         "scope": SCOPE_DECISIONS,
@@ -110,6 +120,7 @@ def write_company(company: Company, out: Path) -> list[dict]:
         + yaml.safe_dump(declaration, sort_keys=False, allow_unicode=True), encoding="utf-8")
     _write_csv(out / EXPECTED_FILE, ["control", "rule", "system", "record_key"], company.expected)
     _write_csv(out / NEAR_MISS_FILE, ["control", "rule", "system", "record_key"], company.near_misses)
+    _write_csv(out / POPULATION_FILE, POPULATION_COLUMNS, expected_populations(company, EXPORTS))
     return declared
 
 
@@ -316,4 +327,4 @@ def _background(company: Company, path: Path) -> dict:
     return {"path": str(path), "type": "background_checks", "format": "screening_vendor_csv"}
 
 
-__all__ = ["EXPECTED_FILE", "TRAINING_COURSE", "write_company"]
+__all__ = ["EXPECTED_FILE", "EXPORTS", "NEAR_MISS_FILE", "POPULATION_FILE", "TRAINING_COURSE", "write_company"]

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from evidence_lib.synth.company import Company
+from evidence_lib.synth.populations import POPULATION_COLUMNS, POPULATION_FILE, Exports, expected_populations
 from evidence_lib.synth.second import DECIDED_BY, DECIDED_ON, DOMAIN, NAME, SCOPE, SecondCompany
 from evidence_lib.synth.writers import (
     EXPECTED_FILE,
@@ -32,6 +33,16 @@ from evidence_lib.synth.writers import (
 
 SET_ASIDE_FILE = "planted_not_shown.csv"
 CASE_COLUMNS = ["control", "rule", "system", "record_key"]
+
+
+# What Fabrikam's exports show of the company, where a rule's population depends on it.
+EXPORTS = Exports(
+    unrecorded={"google": frozenset({"created_at", "disabled_at"}),
+                "gitlab": frozenset({"created_at", "last_login_at", "disabled_at"}),
+                "aws-prod": frozenset({"disabled_at"}), "aws-dev": frozenset({"disabled_at"})},
+    scoped_out=frozenset(SCOPE),
+    leave_shown_active=True,  # BambooHR's Status is the employee record's: someone on leave is Active
+)
 
 
 def _us_day(value: date | None) -> str:
@@ -68,7 +79,7 @@ def write_second_company(second: SecondCompany, out: Path) -> list[dict]:
         "company": NAME,
         "period": company.period.label,
         "exported_at": _iso(company.exported_at),
-        "ignore": [EXPECTED_FILE, NEAR_MISS_FILE, SET_ASIDE_FILE, "README.md"],
+        "ignore": [EXPECTED_FILE, NEAR_MISS_FILE, SET_ASIDE_FILE, POPULATION_FILE, "README.md"],
         "domains": [DOMAIN],
         "files": declared,
         # What Fabrikam decided its evidence cannot show, each with a reason and an owner.
@@ -82,6 +93,7 @@ def write_second_company(second: SecondCompany, out: Path) -> list[dict]:
     _write_csv(out / NEAR_MISS_FILE, CASE_COLUMNS, company.near_misses)
     # Planted cases Fabrikam's exports cannot show: never silently dropped.
     _write_csv(out / SET_ASIDE_FILE, [*CASE_COLUMNS, "planted_as", "why"], second.set_aside)
+    _write_csv(out / POPULATION_FILE, POPULATION_COLUMNS, expected_populations(company, EXPORTS))
     return declared
 
 
@@ -212,4 +224,4 @@ def _screening(company: Company, path: Path) -> dict:
     return {"path": str(path), "type": "background_checks", "format": "screening_by_email_csv"}
 
 
-__all__ = ["SET_ASIDE_FILE", "write_second_company"]
+__all__ = ["EXPORTS", "SET_ASIDE_FILE", "write_second_company"]
