@@ -21,6 +21,7 @@ class Rule:
     view: str
     evidence: tuple[str, ...]
     show: tuple[str, ...]
+    severity: str = ""  # from its suite's expectations (the highest when they differ)
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,30 @@ class Catalog:
         return json.loads((self.folder / self.views[view].suite_file).read_text(encoding="utf-8"))
 
 
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+def suite_severities(folder: Path, suite_files: list[str]) -> dict[str, str]:
+    """rule id -> its severity, as its suite's expectations state it (the highest when they differ)."""
+    found: dict[str, str] = {}
+    for name in suite_files:
+        for expectation in json.loads((folder / name).read_text(encoding="utf-8"))["expectations"]:
+            meta = expectation.get("meta", {})
+            rule_id, severity = meta.get("rule_id"), meta.get("severity", "")
+            if severity in SEVERITIES and SEVERITIES.index(severity) >= SEVERITIES.index(found.get(rule_id, "low")):
+                found[rule_id] = severity
+    return found
+
+
 @cache
 def load_catalog(folder: Path = EXPECTATIONS_DIR) -> Catalog:
     spec = yaml.safe_load((folder / "controls.yaml").read_text(encoding="utf-8"))
+    severities = suite_severities(folder, [v["suite"] for v in spec["views"].values()])
     controls = []
     for control_id, c in spec["controls"].items():
         rules = tuple(
-            Rule(rule_id, control_id, r["text"], r["view"], tuple(r["evidence"]), tuple(r["show"]))
+            Rule(rule_id, control_id, r["text"], r["view"], tuple(r["evidence"]), tuple(r["show"]),
+                 severities.get(rule_id, ""))
             for rule_id, r in c["rules"].items()
         )
         controls.append(Control(control_id, c["title"], c["criterion"], tuple(c.get("iso27001", ())),

@@ -14,8 +14,11 @@ from evidence_lib.area import TestedArea
 from evidence_lib.area_files import exception_table, results_document, write_area_files
 from evidence_lib.charts import CHARTS, STATUS_COLOURS
 from evidence_lib.inventory import inventory as inventory_table
+from evidence_lib.responses import COLUMNS as RESPONSE_COLUMNS
 from evidence_lib.results import EXCEPTIONS, OUT_OF_SCOPE, PASS, RuleResult, Validation
 from evidence_lib.sources.folder import EvidenceSet
+from evidence_lib.trace import VENDOR_VALUES
+from evidence_lib.views import TRACE_COLUMNS
 from evidence_lib.walk import NO_SAMPLING
 
 __all__ = ["CHARTS", "ControlArea"]
@@ -79,8 +82,15 @@ class ControlArea:
         display(HTML(f"<h2>{html.escape(control_id)} — {html.escape(spec.title)}</h2>"
                      f"<p>{html.escape(spec.criterion)}</p>"
                      f"<p>ISO/IEC 27001:2022 Annex A: {html.escape(', '.join(spec.iso27001) or 'none')}. "
-                     f"Result: {_badge(control.status)}</p>"))
+                     f"Result: {_badge(control.status)}</p>"
+                     f"<p class='deficiency-summary'>{html.escape(control.deficiency_summary())}</p>"))
         self._show_rules(control.rules)
+        stale = [r for r in self._validation().stale_responses if r.control == control_id]
+        if stale:
+            display(HTML(f"<h3>Stale responses</h3><p>{len(stale)} response(s) in responses.yaml match no "
+                         "exception of this control: the exception was fixed, or the key is wrong. They are not "
+                         "applied.</p>"))
+            display(_all_rows(pd.DataFrame([r.as_dict() for r in stale])))
 
     def show_integrity(self) -> None:
         """The completeness-and-accuracy checks of the evidence these controls rest on, and every row
@@ -108,12 +118,22 @@ class ControlArea:
         from IPython.display import HTML, display
 
         for result in rules:
+            severity = f" <span class='severity'>severity: {html.escape(result.rule.severity)}</span>" \
+                if result.rule.severity else ""
             display(HTML(f"<h3>{html.escape(result.rule.rule_id)}</h3><p>{html.escape(result.rule.text)}</p>"
-                         f"<p>{_badge(result.status)} {html.escape(_verdict(result))}</p>"))
+                         f"<p>{_badge(result.status)} {html.escape(_verdict(result))}{severity}</p>"))
             if result.walk:
                 display(HTML(_walk_table(result)))
             if result.exception_count:
-                display(_all_rows(self._masked(result.exceptions)))
+                rows = self._masked(result.exceptions)
+                traced = [c for c in (*TRACE_COLUMNS, VENDOR_VALUES) if c in rows]
+                blank = [c for c in RESPONSE_COLUMNS[1:] if c in rows and not rows[c].astype(bool).any()]
+                display(_all_rows(rows.drop(columns=traced + blank)))
+                if traced:
+                    key = [c for c in self.tested.catalog.views[result.rule.view].key if c in rows]
+                    display(HTML("<details class='trace'><summary>Where each row came from: the export, its row "
+                                 "and the vendor's own values</summary>"
+                                 f"{_table_html(rows[key + traced])}</details>"))
 
     def chart(self, name: str) -> None:
         """A chart of the view behind a rule, where a person would rather look than read."""
@@ -163,7 +183,8 @@ def _verdict(result: RuleResult) -> str:
     if result.status == PASS:
         return f"{result.population} record(s) tested, none failed{notes}"
     if result.status == EXCEPTIONS:
-        return f"{result.exception_count} of {result.population} record(s) failed{notes}"
+        return (f"{result.exception_count} of {result.population} record(s) failed: "
+                f"{result.exception_count - result.responded} open, {result.responded} responded{notes}")
     if result.status == OUT_OF_SCOPE:
         return f"not tested — {result.reason}"
     if result.population:
@@ -188,5 +209,9 @@ def _all_rows(frame: pd.DataFrame):
     """A table that shows every row: an auditor must see each exception, not pandas' first and last five."""
     from IPython.display import HTML
 
-    return HTML(frame.to_html(index=False, na_rep="", escape=True, max_rows=None, max_cols=None, border=0,
-                              justify="left"))
+    return HTML(_table_html(frame))
+
+
+def _table_html(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, na_rep="", escape=True, max_rows=None, max_cols=None, border=0,
+                         justify="left")

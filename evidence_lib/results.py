@@ -50,6 +50,13 @@ class RuleResult:
     def exception_count(self) -> int:
         return len(self.exceptions)
 
+    @property
+    def responded(self) -> int:
+        """Exceptions with a management response in force (responses.py); the rest are open."""
+        if "response_status" not in self.exceptions:
+            return 0
+        return int((self.exceptions["response_status"] == "responded").sum())
+
 
 @dataclass
 class ControlResult:
@@ -60,6 +67,25 @@ class ControlResult:
     @property
     def status(self) -> Status:
         return worst(r.status for r in self.rules)
+
+    def deficiency_summary(self) -> str:
+        """One line per control for a reviewer: which rules found exceptions, how severe, how many open."""
+        failed = [r for r in self.rules if r.exception_count]
+        errors = [r.rule.rule_id for r in self.rules if r.status == ERROR]
+        if not failed and not errors:
+            return "no exceptions"
+        parts = []
+        if failed:
+            listed = ", ".join(f"{r.rule.rule_id} {r.exception_count}" + (f" ({r.rule.severity})"
+                                                                          if r.rule.severity else "")
+                               for r in failed)
+            total = sum(r.exception_count for r in failed)
+            responded = sum(r.responded for r in failed)
+            parts.append(f"{len(failed)} of {len(self.rules)} rule(s) found exceptions: {listed}; "
+                         f"{total - responded} open, {responded} responded")
+        if errors:
+            parts.append(f"{len(errors)} rule(s) could not be judged: {', '.join(errors)}")
+        return "; ".join(parts)
 
 
 @dataclass
@@ -73,6 +99,8 @@ class Validation:
     integrity: ControlResult | None = None
     # view -> its record key, from the catalog: how an exception row is named
     view_keys: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    # Management responses (responses.yaml) to rules judged here that match no exception.
+    stale_responses: tuple = ()
 
     @property
     def rules(self) -> list[RuleResult]:
@@ -112,15 +140,20 @@ class Validation:
             "status": self.status,
             "integrity": self._control_dict(self.integrity) if self.integrity else None,
             "controls": [self._control_dict(c) for c in self.controls],
+            "stale_responses": [r.as_dict() for r in self.stale_responses],
         }
 
     @staticmethod
     def _control_dict(c: ControlResult) -> dict:
         return {
                 "control": c.control_id, "title": c.title, "status": c.status,
+                "deficiency_summary": c.deficiency_summary(),
+                "open": sum(r.exception_count - r.responded for r in c.rules),
+                "responded": sum(r.responded for r in c.rules),
                 "rules": [{
                     "rule": r.rule.rule_id, "text": r.rule.text, "status": r.status, "population": r.population,
-                    "exception_count": r.exception_count, "reason": r.reason,
+                    "exception_count": r.exception_count, "reason": r.reason, "severity": r.rule.severity,
+                    "open": r.exception_count - r.responded, "responded": r.responded,
                     "walk": [step.as_dict() for step in r.walk],
                     "exceptions": json.loads(r.exceptions.to_json(orient="records", date_format="iso")),
                 } for r in c.rules],

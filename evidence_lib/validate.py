@@ -18,6 +18,7 @@ from evidence_lib.controls import Catalog, Rule, load_catalog
 from evidence_lib.judge import SuiteRunner, default_runner, judge_view
 from evidence_lib.parameters import resolve_parameters
 from evidence_lib.period import Period
+from evidence_lib.responses import apply_responses
 from evidence_lib.results import (
     ERROR,
     EXCEPTIONS,
@@ -99,8 +100,9 @@ def validate(evidence: EvidenceSet, period: Period, *, as_of: pd.Timestamp | Non
                                                                    checks.uses.get(rule_id, {})))
             results[rule_id] = _distrusted(result, scope.notes(rule_id) + facts.get(rule_id, []), evidence, gaps)
     judged = [ControlResult(c.control_id, c.title, [results[r.rule_id] for r in c.rules]) for c in chosen]
-    return Validation(period, as_of, params, judged, view_frames, integrity=integrity_result,
-                      view_keys={name: view.key for name, view in catalog.views.items()})
+    validation = Validation(period, as_of, params, judged, view_frames, integrity=integrity_result,
+                            view_keys={name: view.key for name, view in catalog.views.items()})
+    return apply_responses(validation, evidence.responses, catalog)
 
 
 def _walked_from_the_evidence(result: RuleResult, evidence: EvidenceSet, view) -> RuleResult:
@@ -192,6 +194,7 @@ def _distrusted(result: RuleResult, notes: list[str], evidence: EvidenceSet, dou
     uses, or a column it uses that failed integrity, make it an error (its exception rows are kept)."""
     reasons = list(doubts)
     for evidence_type in result.rule.evidence:
+        reasons += evidence.control_total_gaps(evidence_type).values()
         for loaded in evidence.loaded(evidence_type):
             if loaded.provenance.rows_rejected:
                 reasons.append(f"{loaded.provenance.rows_rejected} row(s) of {loaded.provenance.path} were set "

@@ -111,3 +111,17 @@ def test_the_inventory_shows_where_each_export_came_from(folder):
     assert table["control_total"].isna().all()
     undeclared = table.loc["notes.txt"]
     assert (undeclared["source"], undeclared["extracted_by"], undeclared["exported_at"]) == ("", "", "")
+
+
+def test_a_control_total_that_does_not_reconcile_makes_every_rule_using_the_file_an_error(sample_copy):
+    from tests.corpus import check
+
+    rows = data_rows(sample_copy / OKTA)
+    redeclare(sample_copy, OKTA, control_total={"count": rows + 1, "source": "Okta admin console user count"})
+    _, validation = check(sample_copy, rules=("mfa_enabled", "background_check_before_hire"))
+    mfa = next(r for r in validation.rules if r.rule.rule_id == "mfa_enabled")
+    assert mfa.status == "error" and mfa.exception_count > 0  # the exceptions found so far stay listed
+    assert (f"{OKTA} has {rows} data rows but its control total (Okta admin console user count) says {rows + 1}: "
+            "1 row missing") in mfa.reason
+    screening = next(r for r in validation.rules if r.rule.rule_id == "background_check_before_hire")
+    assert "control total" not in screening.reason  # a rule that does not use the file is not affected

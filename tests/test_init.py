@@ -19,7 +19,8 @@ from evidence_lib.sources.folder import load_folder
 from evidence_lib.sources.schemas import SCHEMAS
 from tests.conftest import ROOT, SAMPLE
 
-NOT_EVIDENCE = ("expected_exceptions.csv", "near_misses.csv")  # the sample's answer keys, not exports
+# the sample's answer keys, not exports
+NOT_EVIDENCE = ("expected_exceptions.csv", "near_misses.csv", "expected_populations.csv")
 OKTA_HEADER = ["Okta Username", "User Fullname", "Primary Email", "Okta User Status", "Created Date",
                "Last Login Date", "Status Change Date", "MFA Enrolled", "Admin Roles"]
 OKTA_ROW = ["ann@corp.example", "Ann Lee", "ann@corp.example", "ACTIVE", "2026-01-05T10:00:00+00:00",

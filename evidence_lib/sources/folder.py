@@ -38,6 +38,7 @@ from evidence_lib.sources.declaration import (  # noqa: F401 - the folder's publ
 from evidence_lib.sources.limits import MAX_YAML_BYTES, read_regular_file
 from evidence_lib.sources.load import LoadedEvidence, load_data
 from evidence_lib.sources.mapping import Mapping, empty_frame, load_mapping, resolve_mapping, with_overrides
+from evidence_lib.sources.responses_file import RESPONSES, Responses, read_responses
 from evidence_lib.sources.schemas import SCHEMAS
 
 RECONCILE_HINT = "re-export, or correct control_total with its source"
@@ -87,6 +88,8 @@ class EvidenceSet:
     declaration: Declaration
     outcomes: list[FileOutcome]
     undeclared: list[str]
+    # Management's responses to exceptions (responses.yaml beside evidence.yaml), checked for shape.
+    responses: Responses = field(default_factory=Responses)
 
     @property
     def problems(self) -> list[Problem]:
@@ -132,6 +135,8 @@ class EvidenceSet:
                 read[outcome.declared.relative] = outcome.sha256
             if outcome.mapping_read:
                 read[outcome.mapping_read[0]] = outcome.mapping_read[1]
+        if self.responses.sha256:
+            read[RESPONSES] = self.responses.sha256
         return dict(sorted(read.items()))
 
 
@@ -144,7 +149,8 @@ def load_folder(folder: Path, *, progress: bool = False) -> EvidenceSet:
     outcomes = [_load_one(declaration, declared) for declared in files]
     _same_bytes(outcomes, declaration.folder)
     _keys_across_files(outcomes, declaration.folder)
-    return EvidenceSet(declaration=declaration, outcomes=outcomes, undeclared=_undeclared(declaration))
+    return EvidenceSet(declaration=declaration, outcomes=outcomes, undeclared=_undeclared(declaration),
+                       responses=read_responses(declaration.folder))
 
 
 def _load_one(declaration: Declaration, declared: Declared) -> FileOutcome:
@@ -231,7 +237,7 @@ def _keys_across_files(outcomes: list[FileOutcome], folder: Path) -> None:
 def _undeclared(declaration: Declaration) -> list[str]:
     folder = declaration.folder
     known = {d.relative for d in declaration.files} | {Path(d.path).as_posix() for d in declaration.files}
-    known |= {DECLARATION} | {Path(d.format).as_posix().removeprefix("./") for d in declaration.files
+    known |= {DECLARATION, RESPONSES} | {Path(d.format).as_posix().removeprefix("./") for d in declaration.files
                               if d.format.endswith((".yaml", ".yml"))}
     ignored = set(declaration.ignore)
     found = []
