@@ -7,6 +7,7 @@ escapes table cells; headings are built with html.escape), because evidence is u
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
 import pandas as pd
 
@@ -14,6 +15,7 @@ from evidence_lib.area import TestedArea
 from evidence_lib.area_files import exception_table, results_document, write_area_files
 from evidence_lib.charts import CHARTS, STATUS_COLOURS
 from evidence_lib.inventory import inventory as inventory_table
+from evidence_lib.project import PROJECT_DIR
 from evidence_lib.responses import COLUMNS as RESPONSE_COLUMNS
 from evidence_lib.results import EXCEPTIONS, OUT_OF_SCOPE, PASS, RuleResult, Validation
 from evidence_lib.sources.folder import EvidenceSet
@@ -49,7 +51,7 @@ class ControlArea:
         from IPython.display import HTML
 
         lines = [("Period", f"{self.tested.period.label} ({self.tested.period.start} to {self.tested.period.end})"),
-                 ("Evidence folder", str(self.tested.evidence_dir))]
+                 ("Evidence folder", _shown_folder(self.tested.evidence_dir))]
         if self.validation is not None:
             lines.append(("Evidence as of", f"{self.validation.as_of:%Y-%m-%d %H:%M} UTC"))
             lines.append(("Parameters", ", ".join(f"{k} = {v}" for k, v in self.validation.parameters.items())))
@@ -177,6 +179,15 @@ class ControlArea:
         return self.tested.masked(frame)
 
 
+def _shown_folder(folder: Path) -> str:
+    """The evidence folder as a reader of the package may see it: relative to the project when it is
+    inside it, else by its name only (a machine's absolute paths say nothing to an auditor)."""
+    try:
+        return folder.resolve().relative_to(PROJECT_DIR.resolve()).as_posix()
+    except ValueError:
+        return folder.name
+
+
 def _verdict(result: RuleResult) -> str:
     """What happened to a rule, in words: tested and passed, failed rows, or why it could not pass."""
     notes = f" ({result.reason})" if result.reason and result.status in (PASS, EXCEPTIONS) else ""
@@ -213,5 +224,20 @@ def _all_rows(frame: pd.DataFrame):
 
 
 def _table_html(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, na_rep="", escape=True, max_rows=None, max_cols=None, border=0,
-                         justify="left")
+    return _for_people(frame).to_html(index=False, na_rep="", escape=True, max_rows=None, max_cols=None, border=0,
+                                      justify="left")
+
+
+def _for_people(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as a person reads them: whole numbers without `.0`, others to one decimal (days,
+    mostly). Only what is shown: results.json and exceptions.csv keep the raw values."""
+    shown = frame.copy()
+    for column in shown.columns:
+        values = shown[column]
+        if not pd.api.types.is_float_dtype(values):
+            continue
+        finite = values.dropna()
+        pattern = "{:.0f}" if (finite == finite.round()).all() else "{:.1f}"
+        # as text, so a missing value stays blank (to_html writes pandas' <NA> for Int64)
+        shown[column] = values.map(lambda v, pattern=pattern: "" if pd.isna(v) else pattern.format(v))
+    return shown
