@@ -198,21 +198,25 @@ def _check_controls(evidence, period, as_of, overrides, json_path) -> int:
 )
 @click.option("--allow-period-mismatch", is_flag=True,
               help="Run on evidence whose evidence.yaml declares another period.")
+@click.option("--preparer", metavar="NAME",
+              help="Who prepared the package, recorded in manifest.json and shown in every report (default: "
+                   "`git config user.name` of the evidence folder's repository, else the login name).")
 def run(period, start, end, evidence_dir, out, only, jobs, mask_pii, mask_key, with_code, as_of, params,
-        allow_period_mismatch) -> None:
+        allow_period_mismatch, preparer) -> None:
     """Execute every notebook for PERIOD and write the evidence package.
 
     Writes OUT/<period>/<run-id>/ with index.html, manifest.json and, per notebook, executed.ipynb,
     report.html, results.json and exceptions.csv. A finished run is never overwritten. Arguments
     are checked before anything is written; a run that cannot finish (a failed write, Ctrl-C,
     SIGTERM) publishes nothing. Unfinished runs left by a killed process are reported; remove
-    them with `evidence clean`.
+    them with `evidence clean`. The last line printed is the SHA-256 of manifest.json, the value
+    a reviewer's `evidence signoff` records.
 
     Exit codes: 0 every control passed, 1 exceptions found, 2 errors (missing or bad evidence,
     a notebook that failed, a bad argument, a failed write), 3 internal error, 130 interrupted,
     143 terminated.
 
-    Example: evidence run --period 2026-Q3 --jobs 2
+    Example: evidence run --period 2026-Q3 --jobs 2 --preparer "Ana Ruiz"
     """
     from evidence_lib.package import incomplete_runs
     from evidence_lib.parameters import parse_parameter_args
@@ -228,11 +232,12 @@ def run(period, start, end, evidence_dir, out, only, jobs, mask_pii, mask_key, w
                    f"`evidence clean {out} --period {period} --yes` removes it", err=True)
     result = run_period(period, evidence_dir=evidence_dir or SAMPLES_DIR / period, out=out, only=tuple(only),
                         jobs=jobs, mask_pii=mask_pii, mask_key_file=mask_key, with_code=with_code, as_of=as_of,
-                        parameters=overrides, allow_period_mismatch=allow_period_mismatch)
+                        parameters=overrides, allow_period_mismatch=allow_period_mismatch, preparer=preparer)
     for outcome in result.outcomes:
         click.echo(f"{outcome.name:<24} {outcome.status:<10} {outcome.seconds:6.1f}s  {outcome.error}")
     click.echo(f"\n{result.status}: package written in {result.seconds:.1f}s")
     click.echo(f"open {result.run_dir / 'index.html'}")
+    click.echo(f"manifest sha256: {result.manifest_sha256}")
     sys.exit(result.exit_code)
 
 
@@ -241,25 +246,60 @@ def run(period, start, end, evidence_dir, out, only, jobs, mask_pii, mask_key, w
 @click.option("--evidence", "evidence_dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
               help="Check this evidence folder against the evidence the run read, instead of the package.")
 def verify(run_dir: Path, evidence_dir: Path | None) -> None:
-    """Re-hash every file of a finished package against its manifest.json.
+    """Re-hash every file of a finished package against its manifest.json, and check its sign-offs.
 
-    Names every file changed, added or missing; exit code 0 when the package is intact, 1 when not,
-    2 when RUN_DIR is not a package. With --evidence DIR, checks DIR (exports, evidence.yaml and
-    custom mapping files) against the hashes of the evidence the run tested.
+    Names every file changed, added or missing, and every sign-off (RUN_DIR/signoffs/) that does not
+    name the current manifest.json; then says who reviewed the package and when, or "not yet reviewed".
+    Exit code 0 when the package and its sign-offs are intact, 1 when not, 2 when RUN_DIR is not a
+    package. With --evidence DIR, checks DIR (exports, evidence.yaml and custom mapping files)
+    against the hashes of the evidence the run tested instead of the package's files.
 
     Example: evidence verify out/2026-Q3/20261125T101500Z-1a2b3c --evidence data/samples/2026-Q3
     """
     from evidence_lib.package import verify as verify_package
+    from evidence_lib.signoff import check_signoffs
 
     verification = verify_package(run_dir, evidence_dir)
-    for line in verification.lines():
+    review = check_signoffs(run_dir)
+    for line in verification.lines() + [f"sign-off: {problem}" for problem in review.problems]:
         click.echo(line)
     checked = f"{evidence_dir} (evidence of {run_dir})" if evidence_dir else str(run_dir)
     if verification.ok:
         click.echo(f"{checked}: every file matches manifest.json")
-        sys.exit(EXIT_OK)
-    click.echo(f"{checked}: {len(verification.lines())} file(s) differ from manifest.json", err=True)
-    sys.exit(EXIT_EXCEPTIONS)
+    else:
+        click.echo(f"{checked}: {len(verification.lines())} file(s) differ from manifest.json", err=True)
+    if not review.ok:
+        click.echo(f"{run_dir}: {len(review.problems)} sign-off(s) do not name manifest.json sha256 "
+                   f"{review.manifest_sha256}", err=True)
+    for line in review.lines():
+        click.echo(line)
+    sys.exit(EXIT_OK if verification.ok and review.ok else EXIT_EXCEPTIONS)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--reviewer", required=True, metavar="NAME", help="Who reviewed the package.")
+@click.option("--note", metavar="TEXT", help="What the review covered, or a reference to the working paper.")
+def signoff(run_dir: Path, reviewer: str, note: str | None) -> None:
+    """Sign off a finished package as its reviewer, without changing any of its files.
+
+    Adds RUN_DIR/signoffs/<time>-<reviewer>.json, read-only and never over another file: the
+    reviewer, the time (UTC), the note and the SHA-256 of manifest.json (which hashes every other
+    file). `evidence verify` then says who reviewed the package, and fails if a sign-off names
+    another manifest. A package that fails verification is not signed.
+
+    Exit codes: 0 signed off, 2 not a package, a package that fails verification, no reviewer or
+    the sign-off cannot be written, 3 internal error.
+
+    Example: evidence signoff out/2026-Q3/20261125T101500Z-1a2b3c --reviewer "Dana Wu" --note "WP 12.3"
+    """
+    from evidence_lib.signoff import sign_off
+
+    path, record = sign_off(run_dir, reviewer, note)
+    click.echo(f"{record.line()}")
+    click.echo(f"sign-off written to {path}")
+    click.echo(f"manifest sha256: {record.manifest_sha256}")
+    sys.exit(EXIT_OK)
 
 
 @main.command()

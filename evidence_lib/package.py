@@ -27,6 +27,8 @@ import pandas as pd
 from evidence_lib.errors import EvidenceError
 
 MANIFEST = "manifest.json"
+#: reviewers' sign-offs, added beside a finished package: never among the files its manifest hashes
+SIGNOFFS_DIR = "signoffs"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 INCOMPLETE_PREFIX = ".incomplete-"
 
@@ -130,7 +132,7 @@ class PackageBuilder:
 
     def finish(self, manifest: dict) -> Path:
         """Hash every output into the manifest, make the files read-only, and move the run into place."""
-        manifest = {**manifest, "run_id": self.run_id, "outputs": hash_tree(self.work_dir, skip=(MANIFEST,))}
+        manifest = {**manifest, "run_id": self.run_id, "outputs": package_files(self.work_dir)}
         write_json_atomically(self.work_dir / MANIFEST, manifest)
         for path in self.work_dir.rglob("*"):
             if path.is_file():
@@ -190,7 +192,8 @@ def verify(run_dir: Path, evidence_dir: Path | None = None) -> Verification:
     """Re-hash a finished package against its manifest; name every file changed, added or missing.
 
     With evidence_dir, check that folder against the evidence the run read instead: is the
-    evidence in hand the evidence that was tested?
+    evidence in hand the evidence that was tested? Sign-offs (signoffs/) come after the package and
+    are not among its hashed files: `evidence_lib.signoff` checks them against the manifest instead.
     """
     run_dir = Path(run_dir)
     manifest_path = run_dir / MANIFEST
@@ -204,8 +207,14 @@ def verify(run_dir: Path, evidence_dir: Path | None = None) -> Verification:
         raise PackageError(f"{manifest_path}: not a manifest this tool wrote ({type(exc).__name__}: {exc})") from None
     if not isinstance(recorded, dict):
         raise PackageError(f"{manifest_path}: its file hashes are not a mapping of path to sha256")
-    actual = hash_tree(run_dir, skip=(MANIFEST,)) if evidence_dir is None else hash_tree(evidence_dir)
+    actual = package_files(run_dir) if evidence_dir is None else hash_tree(evidence_dir)
     return _compare(recorded, actual)
+
+
+def package_files(run_dir: Path) -> dict[str, str]:
+    """relative path -> sha256 of every file a package's manifest hashes: all but manifest.json and signoffs/."""
+    return {path: digest for path, digest in hash_tree(run_dir, skip=(MANIFEST,)).items()
+            if not path.startswith(f"{SIGNOFFS_DIR}/")}
 
 
 def _compare(recorded: dict[str, str], actual: dict[str, str]) -> Verification:

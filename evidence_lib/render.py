@@ -18,7 +18,8 @@ HIDDEN_CELL_TAG = "remove_cell"
 
 
 def render_report(executed: Path, target: Path, *, header: dict, with_code: bool = False) -> None:
-    """executed.ipynb -> report.html, with the run's header (controls, period, run, parameters, input hashes)."""
+    """executed.ipynb -> report.html, with the run's header (controls, period, run, preparer, parameters,
+    input hashes)."""
     import nbformat
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
@@ -41,11 +42,14 @@ def render_failure_page(target: Path, *, header: dict, error: str) -> None:
 
     write_text_atomically(target, f"<!DOCTYPE html><html lang='en'><meta charset='utf-8'><title>"
                                   f"{html.escape(header.get('title', 'report'))}</title><body><h1>Error</h1>"
+                                  f"<p>Run {html.escape(str(header.get('run_id', '')))}, prepared by "
+                                  f"{html.escape(str(header.get('prepared_by', 'unknown')))}</p>"
                                   f"<pre>{html.escape(error)}</pre></body></html>")
 
 
 def render_index(target: Path, summary: dict) -> None:
-    """index.html: every control's status and exception count at a glance, linked to its report."""
+    """index.html: every control's status and exception count at a glance, linked to its report, and who
+    prepared the package (reviewers sign off beside it, in signoffs/, after it is sealed)."""
     import jinja2
 
     from evidence_lib.package import write_text_atomically

@@ -1,14 +1,19 @@
 """End to end: `evidence run` on the sample company, the package it writes, and `evidence verify`."""
 
+import dataclasses
+import getpass
+import hashlib
 import html
 import json
 import re
 import shutil
+import subprocess
 from datetime import UTC, datetime
 
 import nbformat
 import pandas as pd
 import pytest
+from markupsafe import escape
 
 from evidence_lib.controls import load_catalog
 from evidence_lib.package import (
@@ -21,7 +26,7 @@ from evidence_lib.package import (
     verify,
 )
 from evidence_lib.project import NOTEBOOKS_DIR
-from evidence_lib.run import run_period
+from evidence_lib.run import RunError, default_preparer, plan_run, run_period
 from tests.conftest import PERIOD, SAMPLE, evidence
 
 
@@ -92,6 +97,78 @@ def test_exceptions_csv_lists_every_exception_of_the_notebook(sample_run):
     expected = pd.read_csv(SAMPLE / "expected_exceptions.csv", dtype=str, keep_default_na=False)
     assert sorted(zip(table["rule"], table["record_key"])) == sorted(
         zip(*expected.loc[expected["control"] == "CC6.2", ["rule", "record_key"]].T.values))
+
+
+def _git_user_or_login(folder) -> str:
+    """What the README says the default preparer is, asked of git and the OS directly."""
+    found = subprocess.run(["git", "-C", str(folder), "config", "user.name"], capture_output=True, text=True)
+    return found.stdout.strip() if found.returncode == 0 and found.stdout.strip() else getpass.getuser()
+
+
+def test_the_preparer_is_in_the_manifest_every_report_header_and_the_index(sample_run):
+    _, run_dir = sample_run
+    preparer = _git_user_or_login(SAMPLE)
+    assert json.loads((run_dir / MANIFEST).read_text())["prepared_by"] == preparer
+    reports = sorted(run_dir.glob("*/report.html"))
+    assert len(reports) == len(list(NOTEBOOKS_DIR.glob("*.ipynb")))
+    for report in reports:
+        assert f"<tr><th>Prepared by</th><td>{escape(preparer)}</td></tr>" in report.read_text(), report
+    index = (run_dir / "index.html").read_text()
+    assert f"<tr><th>Prepared by</th><td>{escape(preparer)}</td></tr>" in index
+    assert "<tr><th>Reviewed by</th>" in index and "evidence verify" in index
+
+
+def test_the_run_prints_the_manifest_sha256_on_its_last_line(sample_run):
+    finished, run_dir = sample_run
+    digest = hashlib.sha256((run_dir / MANIFEST).read_bytes()).hexdigest()
+    assert finished.stdout.splitlines()[-1] == f"manifest sha256: {digest}"
+
+
+def test_the_preparer_option_reaches_the_manifest_and_a_blank_one_is_refused(run_cli, tmp_path, monkeypatch):
+    from tests.test_redteam_run import stand_in_notebooks  # notebooks that finish in a second
+
+    monkeypatch.setitem(run_period.__kwdefaults__, "notebooks_dir", stand_in_notebooks(tmp_path / "notebooks"))
+    out = tmp_path / "out"
+    blank = run_cli("run", "--period", PERIOD, "--evidence-dir", SAMPLE, "--out", out, "--only", "CC1.4",
+                    "--preparer", " ")
+    assert blank.exit_code == 2 and "--preparer ' ': give the preparer's name" in blank.stderr
+    assert not out.exists()
+    finished = run_cli("run", "--period", PERIOD, "--evidence-dir", SAMPLE, "--out", out, "--only", "CC1.4",
+                       "--jobs", 1, "--preparer", "Ana Ruiz")
+    assert finished.exit_code == 0, finished.output
+    (run_dir,) = (out / PERIOD).iterdir()
+    manifest = (run_dir / MANIFEST).read_bytes()
+    assert json.loads(manifest)["prepared_by"] == "Ana Ruiz"
+    assert finished.stdout.splitlines()[-1] == f"manifest sha256: {hashlib.sha256(manifest).hexdigest()}"
+
+
+def test_the_default_preparer_is_the_git_user_of_the_evidence_folder_else_the_login_name(tmp_path, monkeypatch):
+    repository = tmp_path / "evidence"
+    subprocess.run(["git", "init", "-q", str(repository)], check=True)
+    subprocess.run(["git", "-C", str(repository), "config", "user.name", "Ana  Ruiz"], check=True)
+    assert default_preparer(repository) == "Ana Ruiz"
+    monkeypatch.setattr("evidence_lib.run.subprocess.run", _no_git)
+    monkeypatch.setattr("evidence_lib.run.getpass.getuser", lambda: "aruiz")
+    assert default_preparer(repository) == "aruiz"
+
+
+def _no_git(*args, **kwargs):
+    raise FileNotFoundError(2, "No such file or directory", "git")
+
+
+def test_the_plan_checks_and_resolves_every_argument_and_is_frozen(tmp_path):
+    plan = plan_run(PERIOD, evidence_dir=SAMPLE, out=tmp_path / "out", only=("CC1.4",), preparer=" Ana\n Ruiz ",
+                    parameters={"dormant_days": 60})
+    # controls.yaml: CC1.4 is tested by 40_people; the inventory notebook always runs
+    assert dict(plan.notebooks) == {"00_inventory.ipynb": (), "40_people.ipynb": ("CC1.4",)}
+    assert plan.preparer == "Ana Ruiz" and plan.parameters["dormant_days"] == 60
+    assert plan.evidence_dir == SAMPLE.resolve() and plan.period.label == PERIOD
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.jobs = 4
+    for blank in ("", "  ", "\n", "x" * 201):
+        with pytest.raises(RunError, match="--preparer"):
+            plan_run(PERIOD, evidence_dir=SAMPLE, out=tmp_path / "out", preparer=blank)
+    assert not (tmp_path / "out").exists()
 
 
 def test_verify_passes_then_names_a_changed_added_and_missing_file(sample_run, tmp_path):
@@ -184,10 +261,15 @@ def test_hostile_evidence_is_inert_in_html_and_csv(sample_copy, tmp_path):
     text = text.replace("Noah García", "<script>alert(1)</script>").replace(
         "Noah Jensen", '"=HYPERLINK(""http://x"",""y"")"')
     okta.write_text("\ufeff" + text, encoding="utf-8")
-    result = run_period(PERIOD, evidence_dir=sample_copy, out=tmp_path / "out", only=("CC6.1",), progress=False)
+    preparer = 'Ana <img src=x onerror="alert(2)"> Ruiz'
+    result = run_period(PERIOD, evidence_dir=sample_copy, out=tmp_path / "out", only=("CC6.1",), progress=False,
+                        preparer=preparer)
     report = (result.run_dir / "10_access" / "report.html").read_text()
     assert "<script>alert(1)</script>" not in report
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report
+    assert json.loads((result.run_dir / MANIFEST).read_text())["prepared_by"] == preparer
+    for page in (report, (result.run_dir / "index.html").read_text()):
+        assert "<img src=x" not in page and "Prepared by</th><td>Ana &lt;img src=x onerror=" in page
     table = pd.read_csv(result.run_dir / "10_access" / "exceptions.csv", dtype=str, keep_default_na=False)
     names = set(table["display_name"])
     assert "'=HYPERLINK(\"http://x\",\"y\")" in names and "<script>alert(1)</script>" in names

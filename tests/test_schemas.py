@@ -6,6 +6,7 @@ The package is the shared `sample_run` (one full run of the sample period); ever
 import copy
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +14,12 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from evidence_lib.run import MANIFEST_SCHEMA_VERSION
+from evidence_lib.signoff import SIGNOFF_SCHEMA_VERSION, sign_off
+
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-SCHEMAS = {"manifest": DOCS / "manifest.schema.json", "results": DOCS / "results.schema.json"}
+SCHEMAS = {"manifest": DOCS / "manifest.schema.json", "results": DOCS / "results.schema.json",
+           "signoff": DOCS / "signoff.schema.json"}
 
 
 def schema(name: str) -> dict:
@@ -63,6 +68,23 @@ def test_the_manifest_of_a_real_package_validates(package):
     manifest, _ = package
     assert errors("manifest", manifest) == []
     assert manifest["schema_version"] == schema("manifest")["properties"]["schema_version"]["const"]
+    assert manifest["schema_version"] == MANIFEST_SCHEMA_VERSION
+
+
+@pytest.fixture(scope="module")
+def signoff_record(sample_run, tmp_path_factory):
+    """A sign-off of a copy of the shared sample package (the shared one stays unsigned)."""
+    _, run_dir = sample_run
+    copy_dir = tmp_path_factory.mktemp("signed") / run_dir.name
+    shutil.copytree(run_dir, copy_dir)
+    path, _ = sign_off(copy_dir, "Dana Wu", "WP 12.3")
+    return read_json(path)
+
+
+def test_a_real_signoff_validates(signoff_record):
+    assert errors("signoff", signoff_record) == []
+    assert signoff_record["schema_version"] == SIGNOFF_SCHEMA_VERSION == schema("signoff")["properties"][
+        "schema_version"]["const"]
 
 
 def test_every_results_json_of_a_real_package_validates(package):
@@ -143,7 +165,11 @@ MANIFEST_MUTATIONS = {
     "negative population": _negative_population,
     "fractional exception count": _fractional_exception_count,
     "missing schema_version": _delete("schema_version"),
-    "schema_version 2": _set("schema_version", 2),
+    "schema_version 1 (before prepared_by)": _set("schema_version", 1),
+    "missing prepared_by": _delete("prepared_by"),
+    "empty prepared_by": _set("prepared_by", ""),
+    "prepared_by on two lines": _set("prepared_by", "Ana\nRuiz"),
+    "sign-off among the hashed outputs": lambda m: m["outputs"].update({"signoffs/x.json": "0" * 64}),
     "missing outputs": _delete("outputs"),
     "unknown top-level key": _set("counts", {}),
     "control without status": _control_without_status,
@@ -200,3 +226,23 @@ def test_a_mutated_results_json_does_not_validate(package, mutation):
     document = copy.deepcopy(results[name])
     RESULTS_MUTATIONS[mutation](document)
     assert errors("results", document), f"{mutation}: still valid"
+
+
+SIGNOFF_MUTATIONS = {
+    "manifest sha256 of 63 characters": lambda d: d.update(manifest_sha256=d["manifest_sha256"][:63]),
+    "no reviewer": _delete("reviewer"),
+    "blank reviewer": _set("reviewer", " "),
+    "signed_at not in UTC": _set("signed_at", "2026-10-02T09:30:00+02:00"),
+    "signed_at not a time": _set("signed_at", "after lunch"),
+    "note missing": _delete("note"),
+    "schema_version 2": _set("schema_version", 2),
+    "unknown key": _set("approved", True),
+    "run id not a run id": _set("run_id", "latest"),
+}
+
+
+@pytest.mark.parametrize("mutation", sorted(SIGNOFF_MUTATIONS))
+def test_a_mutated_signoff_does_not_validate(signoff_record, mutation):
+    document = copy.deepcopy(signoff_record)
+    SIGNOFF_MUTATIONS[mutation](document)
+    assert errors("signoff", document), f"{mutation}: still valid"
