@@ -88,6 +88,31 @@ EXPORTS = Exports(
 )
 
 
+# Where each export came from and who took it: what an auditor asks of information produced by the entity.
+EXTRACTED = {
+    "hr/workday_workers.xlsx": {"source": "Workday custom report 'All Workers' (XLSX)",
+                                "extracted_by": "People Ops (integration-user)"},
+    "accounts/okta_users.csv": {"source": "Okta admin console: Reports > Users (CSV)", "extracted_by": "IT operations"},
+    "accounts/aws_prod_credential_report.csv": {"source": "aws iam get-credential-report (account prod)",
+                                                "extracted_by": "Cloud platform team"},
+    "accounts/aws_dev_credential_report.csv": {"source": "aws iam get-credential-report (account dev)",
+                                               "extracted_by": "Cloud platform team"},
+    "accounts/github_org_members.json": {"source": "GitHub REST GET /orgs/{org}/members with role",
+                                         "extracted_by": "Engineering productivity"},
+    "accounts/billing_db_accounts.csv": {"source": "SQL query on billing-db pg_roles (saved as billing_users.sql)",
+                                         "extracted_by": "Database administration"},
+    "changes/jira_changes.csv": {"source": "Jira filter 'CHG deployed' export (CSV, all fields)",
+                                 "extracted_by": "Engineering productivity"},
+    "changes/servicenow_change_request.csv": {"source": "ServiceNow change_request list export (CSV)",
+                                              "extracted_by": "IT operations"},
+    "changes/github_merged_prs.json": {"source": "GitHub REST GET /repos/{owner}/{repo}/pulls?state=closed",
+                                       "extracted_by": "Engineering productivity"},
+    "people/lms_completions.csv": {"source": "LMS completions report (CSV)", "extracted_by": "People Ops"},
+    "people/screening_results.csv": {"source": "Screening vendor portal: completed reports (CSV)",
+                                     "extracted_by": "People Ops"},
+}
+
+
 def write_company(company: Company, out: Path) -> list[dict]:
     """Write every export and evidence.yaml; returns the declared files."""
     out.mkdir(parents=True, exist_ok=True)
@@ -106,6 +131,10 @@ def write_company(company: Company, out: Path) -> list[dict]:
     ]
     for entry in declared:
         entry["path"] = Path(entry["path"]).relative_to(out).as_posix()
+        entry.update(EXTRACTED.get(entry["path"], {}))
+    # The HR headcount screen counts people independently of the report: the roster reconciles to it.
+    declared[0]["control_total"] = {"count": len(company.people),
+                                    "source": "Workday headcount dashboard on the export date"}
     declaration = {
         "company": "Northwind Analytics (synthetic)",
         "period": company.period.label,
