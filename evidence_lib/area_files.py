@@ -25,7 +25,7 @@ def results_document(area: TestedArea) -> dict:
                 "schema_version": RESULTS_SCHEMA_VERSION}
     if area.validation is not None:
         document.update(area.validation.map_exceptions(area.masked).as_dict())
-    files = inventory_table(area.evidence)
+    files = area.masked(inventory_table(area.evidence))
     document["inventory"] = files.astype(object).where(files.notna(), None).to_dict(orient="records")
     document["pii_masked"] = bool(area.mask)
     document["files_read"] = area.evidence.files_read()  # the run compares them with its own hashes

@@ -130,7 +130,10 @@ def check(folder: Path, period: str | None, as_of: str | None, params: tuple[str
     evidence = load_folder(folder, progress=sys.stderr.isatty())
     table = inventory(evidence)
     table["sha256"] = table["sha256"].str[:12]
-    click.echo(format_table(table, widths={"problems": 60, "file": 48}))
+    # A terminal's width: where each export came from is in the reports; its reconciliation shows here.
+    shown = ["file", "type", "system", "format", "rows_read", "rows_kept", "sha256"]
+    shown += ["reconciled"] if table["reconciled"].astype(bool).any() else []
+    click.echo(format_table(table[[*shown, "problems"]], widths={"problems": 60, "file": 48}))
     problems = evidence.problems
     if problems:
         click.echo(f"\n{len(problems)} problem(s):", err=True)

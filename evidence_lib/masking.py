@@ -31,7 +31,8 @@ MIN_KEY_BYTES = 16
 EMAIL = re.compile(r"[\w.+'-]+@([\w-]+(?:\.[\w-]+)+)")
 # Columns whose whole value names a person or one of their accounts.
 IDENTITY_COLUMNS = {"name", "display_name", "owner_name", "reviewer", "author", "implementer", "approver",
-                    "deployed_by", "owner", "approved_by", "email", "account_id", "username", "local_name"}
+                    "deployed_by", "owner", "approved_by", "email", "account_id", "username", "local_name",
+                    "extracted_by"}
 # A known identity is looked for inside free text only if it cannot be an ordinary word: it has a
 # separator or a digit (`Sven Tanaka`, `sven.tanaka`, `sventan-10067`). `test` or `Shared` would
 # also hit prose.

@@ -69,7 +69,7 @@ class ControlArea:
         if self.validation is not None:
             needed = {t for c in self.validation.controls for r in c.rules for t in r.rule.evidence}
             table = table[table["type"].isin(needed)]
-        return _all_rows(table.reset_index(drop=True))
+        return _all_rows(self._masked(table.reset_index(drop=True)))
 
     def population(self) -> pd.DataFrame:
         """Per rule: how many records it applies to, how many failed, and the verdict."""
