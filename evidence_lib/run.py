@@ -537,6 +537,8 @@ def _control_rows(outcomes: list[NotebookOutcome], notebooks: Mapping[str, tuple
                 continue
             rows.append({"control": control_id, "title": result["title"], "status": result["status"],
                          "exceptions": sum(r["exception_count"] for r in result["rules"]),
+                         "open": result.get("open", 0), "responded": result.get("responded", 0),
+                         "deficiency_summary": result.get("deficiency_summary", ""),
                          "rules": [{k: r[k] for k in ("rule", "status", "population", "exception_count", "reason")}
                                    for r in result["rules"]],
                          "notebook": Path(name).stem, "reason": ""})
