@@ -207,8 +207,14 @@ def verify(run_dir: Path, evidence_dir: Path | None = None) -> Verification:
         raise PackageError(f"{manifest_path}: not a manifest this tool wrote ({type(exc).__name__}: {exc})") from None
     if not isinstance(recorded, dict):
         raise PackageError(f"{manifest_path}: its file hashes are not a mapping of path to sha256")
-    actual = package_files(run_dir) if evidence_dir is None else hash_tree(evidence_dir)
+    actual = package_files(run_dir) if evidence_dir is None else evidence_hashes(evidence_dir)
     return _compare(recorded, actual)
+
+
+def evidence_hashes(evidence_dir: Path) -> dict[str, str]:
+    from evidence_lib.sources.folder import evidence_hashes as hashes
+
+    return hashes(Path(evidence_dir))
 
 
 def package_files(run_dir: Path) -> dict[str, str]:

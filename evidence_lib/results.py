@@ -27,6 +27,9 @@ class Status(StrEnum):
 
 
 PASS, EXCEPTIONS, ERROR, OUT_OF_SCOPE = Status.PASS, Status.EXCEPTIONS, Status.ERROR, Status.OUT_OF_SCOPE
+#: a run's exit code for its verdict: what a scheduler reads (a scoped-out whole is not a failure)
+EXIT_CODES = {PASS: 0, OUT_OF_SCOPE: 0, EXCEPTIONS: 1, ERROR: 2}
+
 def worst(statuses) -> Status:
     """error outranks exceptions, which outrank pass: one failed part makes the whole fail.
     A part scoped out counts for nothing; a whole scoped out is out of scope."""

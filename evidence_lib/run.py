@@ -1,130 +1,43 @@
-"""A period's run: every notebook executed by papermill in parallel processes, rendered, packaged.
+"""A period's run: plan it, execute its notebooks, package what they found.
 
 Three steps, each its own function: `plan_run` checks everything a user can get wrong and
 returns a `RunPlan` (nothing is written); `execute_plan` turns the plan's notebook tasks into
-outcomes in worker processes; `write_package` builds the manifest document (`manifest_document`),
-renders the index and finishes the package. `run_period` is the three in a row.
-
-The unit of work is one (period, notebook): `run_notebook` executes and renders it into its
-folder of the package; an orchestrator (Airflow's papermill operator, say) can call it the same way.
+outcomes in worker processes (notebook_runner.py); `write_package` builds the manifest document
+(manifest.py), renders the index and finishes the package. `run_period` is the three in a row.
 """
 
 from __future__ import annotations
 
-import contextlib
 import getpass
-import json
 import os
-import platform
 import secrets
-import signal
 import subprocess
-import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from importlib.metadata import PackageNotFoundError, version
-from multiprocessing import get_context
 from pathlib import Path
 
 from evidence_lib.controls import Catalog, load_catalog
 from evidence_lib.errors import EvidenceError
-from evidence_lib.package import MANIFEST, PackageBuilder, hash_tree, sha256_file
+from evidence_lib.manifest import MANIFEST_SCHEMA_VERSION, manifest_document, write_package
+from evidence_lib.notebook_runner import NotebookOutcome, NotebookTask, execute_tasks, run_notebook
+from evidence_lib.package import MANIFEST, PackageBuilder, evidence_hashes, sha256_file
 from evidence_lib.parameters import resolve_parameters
 from evidence_lib.period import Period, parse_period
 from evidence_lib.project import IN_CHECKOUT, NOTEBOOKS_DIR, PROJECT_DIR
-from evidence_lib.render import render_failure_page, render_index, render_report
-from evidence_lib.results import ERROR, EXCEPTIONS, OUT_OF_SCOPE, PASS, worst
+from evidence_lib.results import ERROR, EXIT_CODES
+
+__all__ = ["EXIT_CODES", "INVENTORY_NOTEBOOK", "MANIFEST_SCHEMA_VERSION", "NotebookOutcome", "NotebookTask",
+           "RunError", "RunPlan", "RunResult", "execute_plan", "plan_run", "run_notebook", "run_period"]
 
 INVENTORY_NOTEBOOK = "00_inventory.ipynb"
-EXIT_CODES = {PASS: 0, OUT_OF_SCOPE: 0, EXCEPTIONS: 1, ERROR: 2}
-#: of docs/manifest.schema.json: a change of shape bumps both (2 added prepared_by)
-MANIFEST_SCHEMA_VERSION = 2
 #: the latest as-of date a run accepts, in days after the period ends (the export may come months later)
 AS_OF_DAYS_AFTER = 400
-#: how often a worker checks that the run that started it is still alive
-PARENT_POLL_SECONDS = 0.5
 #: characters of a preparer's name (it is shown in every header)
 NAME_CHARS = 200
-TOOLS = ("pandas", "great-expectations", "papermill", "nbconvert", "nbclient", "ipykernel", "evidence-workbench")
-
-
-@dataclass
-class NotebookTask:
-    notebook: Path
-    folder: Path
-    parameters: dict
-    header: dict
-    with_code: bool = False
-    cell_timeout: int = 1800
-
-
-@dataclass
-class NotebookOutcome:
-    name: str
-    status: str
-    seconds: float
-    error: str = ""
-    results: dict = field(default_factory=dict)
-
-    @property
-    def has_results(self) -> bool:
-        return bool(self.results)
-
-
-def run_notebook(task: NotebookTask) -> NotebookOutcome:
-    """Execute one notebook into task.folder (executed.ipynb, results.json, exceptions.csv), render report.html.
-
-    The run is judged by papermill's exception, never by the notebook's metadata (a cell
-    timeout leaves metadata that looks successful). A failed notebook still gets its
-    executed notebook and an HTML page showing the error.
-    """
-    import papermill
-    from traitlets.config import Config
-
-    started = time.perf_counter()
-    name = task.folder.name
-    executed = task.folder / "executed.ipynb"
-    error = ""
-    # IPC sockets in a private folder: parallel kernels never race for TCP ports.
-    with tempfile.TemporaryDirectory(prefix="evk-") as sockets:
-        config = Config({"KernelManager": {"transport": "ipc", "ip": f"{sockets}/kernel"}})
-        try:
-            papermill.execute_notebook(str(task.notebook), str(executed), parameters=task.parameters,
-                                       cwd=str(task.notebook.parent), progress_bar=False, log_output=False,
-                                       execution_timeout=task.cell_timeout, config=config, kernel_name="python3",
-                                       # jupyter_client interrupts a kernel before shutting it down, and
-                                       # ipykernel logs that as an ERROR; cell errors reach the notebook.
-                                       extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
-        except Exception as exc:  # noqa: BLE001 - any failure is this notebook's error, reported, not raised
-            error = _one_line(exc)
-    results_path = task.folder / "results.json"
-    results = json.loads(results_path.read_text(encoding="utf-8")) if results_path.is_file() and not error else {}
-    if not error and not results:
-        error = "the notebook finished without writing results.json (its save cell did not run)"
-    status = ERROR if error else results.get("status", ERROR)
-    header = {**task.header, "status": status, "error": error}
-    try:
-        if not executed.is_file():
-            raise FileNotFoundError(f"papermill wrote no executed notebook: {error}")
-        render_report(executed, task.folder / "report.html", header=header, with_code=task.with_code)
-    except Exception as exc:  # noqa: BLE001
-        render_failure_page(task.folder / "report.html", header=header, error=f"{error}\n{_one_line(exc)}")
-        error = error or f"rendering failed: {_one_line(exc)}"
-        status = ERROR
-    return NotebookOutcome(name, status, round(time.perf_counter() - started, 2), error, results)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    # papermill's message is the whole traceback; its last line names the exception.
-    return f"{type(exc).__name__}: {text[-1] if text else ''}"
-
 
 
 @dataclass
@@ -312,7 +225,7 @@ def _check_mask_key(mask_pii: bool, key_file: Path | None) -> Path | None:
 class EvidenceSnapshot:
     """The evidence folder when the run started."""
 
-    #: relative path -> sha256 of every file in the folder
+    #: relative path -> sha256 of every file in the folder but those evidence.yaml ignores
     hashes: dict[str, str]
     #: relative path -> sha256 of exactly the files loading the folder reads (custom mappings included)
     read: dict[str, str]
@@ -321,7 +234,7 @@ class EvidenceSnapshot:
 def snapshot_evidence(evidence_dir: Path) -> EvidenceSnapshot:
     from evidence_lib.sources.folder import load_folder
 
-    return EvidenceSnapshot(hash_tree(evidence_dir), load_folder(evidence_dir).files_read())
+    return EvidenceSnapshot(evidence_hashes(evidence_dir), load_folder(evidence_dir).files_read())
 
 
 @contextmanager
@@ -359,9 +272,9 @@ def execute_plan(run_plan: RunPlan, builder: PackageBuilder, evidence: EvidenceS
               **run_plan.parameters}
     tasks = [_task(run_plan, name, control_ids, builder, values, generated_at, evidence.hashes)
              for name, control_ids in run_plan.notebooks.items()]
-    outcomes = sorted(_execute(tasks, run_plan.jobs, progress, run_plan.period.label), key=lambda o: o.name)
+    outcomes = sorted(execute_tasks(tasks, run_plan.jobs, progress, run_plan.period.label), key=lambda o: o.name)
     _judge_inputs(outcomes, {**evidence.hashes, **evidence.read})
-    if hash_tree(run_plan.evidence_dir) != evidence.hashes:
+    if evidence_hashes(run_plan.evidence_dir) != evidence.hashes:
         for outcome in outcomes:
             outcome.status, outcome.error = ERROR, "the evidence folder changed while the run was reading it"
     return outcomes
@@ -384,65 +297,6 @@ def _task(run_plan: RunPlan, name: str, control_ids: tuple[str, ...], builder: P
         "generated_at": generated_at, "prepared_by": run_plan.preparer, "parameters": shown,
         "inputs": evidence_hashes,
     }, with_code=run_plan.with_code)
-
-
-def _execute(tasks: list[NotebookTask], jobs: int, progress: bool, label: str) -> list[NotebookOutcome]:
-    """Run the tasks over worker processes; on any interruption, stop the workers and their kernels first."""
-    from tqdm import tqdm
-
-    outcomes: list[NotebookOutcome] = []
-    pool = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn"),
-                               initializer=_worker_started, initargs=(os.getpid(),))
-    try:
-        with tqdm(total=len(tasks), desc=f"{label} notebooks", unit="nb", disable=not progress,
-                  file=sys.stderr) as bar:
-            futures = {pool.submit(run_notebook, task): task for task in tasks}
-            for future in as_completed(futures):
-                outcomes.append(future.result())
-                bar.set_postfix_str(f"{outcomes[-1].name}: {outcomes[-1].status}")
-                bar.update()
-    except BaseException:
-        _stop_workers(pool)
-        raise
-    pool.shutdown(wait=True)
-    return outcomes
-
-
-def _worker_started(run_pid: int) -> None:
-    """In each worker: Ctrl-C is the run's to handle, and the worker (with its kernel) dies with the run."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_watch_run, args=(run_pid,), name="watch-run", daemon=True).start()
-
-
-def _watch_run(run_pid: int) -> None:
-    while os.getppid() == run_pid:
-        time.sleep(PARENT_POLL_SECONDS)
-    _kill_tree(os.getpid(), include_root=False)
-    os._exit(EXIT_CODES[ERROR])
-
-
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Cancel what has not started, kill every worker and its kernel, and reap them."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        _kill_tree(process.pid, include_root=True)
-    for process in processes:
-        process.join(timeout=5)
-
-
-def _kill_tree(pid: int, *, include_root: bool) -> None:
-    """SIGKILL a process's descendants (a kernel runs in its own session, so a group kill misses it)."""
-    import psutil  # a dependency of ipykernel, hence of every run
-
-    try:
-        root = psutil.Process(pid)
-        family = root.children(recursive=True) + ([root] if include_root else [])
-    except psutil.Error:
-        return
-    for process in family:
-        with contextlib.suppress(psutil.Error):  # it may have exited meanwhile
-            process.kill()
 
 
 def _judge_inputs(outcomes: list[NotebookOutcome], hashes: dict[str, str]) -> None:
@@ -484,108 +338,3 @@ def _title(notebook: Path) -> str:
         if cell.cell_type == "markdown" and cell.source.startswith("# "):
             return cell.source.splitlines()[0][2:].strip()
     return notebook.stem
-
-
-# -- packaging: the manifest document, the index, the finished package --------------------------------
-
-def manifest_document(run_plan: RunPlan, run_id: str, outcomes: list[NotebookOutcome], evidence: EvidenceSnapshot,
-                      *, started_at: str, mask_key: str | None) -> dict:
-    """manifest.json's content (docs/manifest.schema.json) but `outputs`, which `PackageBuilder.finish` adds."""
-    status = worst(o.status for o in outcomes)
-    parsed = run_plan.period
-    return {
-        "schema_version": MANIFEST_SCHEMA_VERSION,
-        "run_id": run_id, "status": status, "exit_code": EXIT_CODES[status],
-        "prepared_by": run_plan.preparer,
-        "period": {"label": parsed.label, "start": parsed.start.isoformat(), "end": parsed.end.isoformat()},
-        "started_at": started_at,
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "parameters": dict(run_plan.parameters),
-        "options": {"evidence_dir": str(run_plan.evidence_dir), "as_of": run_plan.as_of, "only": list(run_plan.only),
-                    "jobs": run_plan.jobs, "mask_pii": run_plan.mask_pii, "mask_key": mask_key,
-                    "with_code": run_plan.with_code, "allow_period_mismatch": run_plan.allow_period_mismatch},
-        "inputs": {"evidence": evidence.hashes, "read": evidence.read,
-                   "notebooks": {n: sha256_file(run_plan.notebooks_dir / n) for n in run_plan.notebooks},
-                   "expectations": hash_tree(run_plan.catalog.folder)},
-        "tools": tool_versions(), "project_commit": project_commit(),
-        "notebooks": [{"name": o.name, "status": o.status, "seconds": o.seconds, "error": o.error,
-                       "has_results": o.has_results} for o in outcomes],
-        "controls": _control_rows(outcomes, run_plan.notebooks, run_plan.catalog),
-        "integrity": _integrity_rows(outcomes),
-    }
-
-
-def write_package(builder: PackageBuilder, manifest: dict) -> Path:
-    """index.html from the manifest (with the counts it states), then the manifest: the package is finished."""
-    render_index(builder.work_dir / "index.html", {**manifest, "counts": _counts(manifest["controls"])})
-    return builder.finish(manifest)
-
-
-def _control_rows(outcomes: list[NotebookOutcome], notebooks: Mapping[str, tuple[str, ...]], catalog: Catalog
-                  ) -> list[dict]:
-    rows = []
-    by_name = {o.name: o for o in outcomes}
-    for name, control_ids in notebooks.items():
-        outcome = by_name[Path(name).stem]
-        found = {c["control"]: c for c in outcome.results.get("controls", [])}
-        for control_id in control_ids:
-            result = found.get(control_id)
-            if outcome.error or result is None:
-                rows.append({"control": control_id, "title": catalog.control(control_id).title, "status": ERROR,
-                             "exceptions": 0, "rules": [], "notebook": Path(name).stem,
-                             "reason": outcome.error or "the notebook reported no result for this control"})
-                continue
-            rows.append({"control": control_id, "title": result["title"], "status": result["status"],
-                         "exceptions": sum(r["exception_count"] for r in result["rules"]),
-                         "open": result.get("open", 0), "responded": result.get("responded", 0),
-                         "deficiency_summary": result.get("deficiency_summary", ""),
-                         "rules": [{k: r[k] for k in ("rule", "status", "population", "exception_count", "reason")}
-                                   for r in result["rules"]],
-                         "notebook": Path(name).stem, "reason": ""})
-    return sorted(rows, key=lambda r: r["control"])
-
-
-def _integrity_rows(outcomes: list[NotebookOutcome]) -> list[dict]:
-    """Per notebook, the integrity checks of the evidence its controls rest on."""
-    rows = []
-    for outcome in outcomes:
-        checks = outcome.results.get("integrity")
-        if checks:
-            rows.append({"notebook": outcome.name, "status": checks["status"],
-                         "rules": [{k: r[k] for k in ("rule", "status", "population", "exception_count", "reason")}
-                                   for r in checks["rules"]]})
-    return rows
-
-
-def _counts(controls: list[dict]) -> dict:
-    """Controls per status, and the rules and systems scoped out: the index states them, never silent."""
-    rules = [r for c in controls for r in c["rules"]]
-    counts = {s: sum(c["status"] == s for c in controls) for s in (PASS, EXCEPTIONS, ERROR, OUT_OF_SCOPE)}
-    counts["rules_out_of_scope"] = sum(r["status"] == OUT_OF_SCOPE for r in rules)
-    counts["rules_with_systems_scoped_out"] = sum("scoped out:" in (r["reason"] or "") for r in rules)
-    return counts
-
-
-def tool_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for package in TOOLS:
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            versions[package] = "not installed"
-    return versions
-
-
-def project_commit() -> str:
-    """The project's git commit, marked -dirty when the work tree differs; 'unknown' outside git
-    (an installed wheel: a git repository around the environment is not the project's)."""
-    if not IN_CHECKOUT:
-        return "unknown"
-    try:
-        commit = subprocess.run(["git", "-C", str(PROJECT_DIR), "rev-parse", "HEAD"], capture_output=True,
-                                text=True, check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(PROJECT_DIR), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return commit + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"

@@ -40,12 +40,13 @@ Q3 = parse_period(PERIOD)
 # -- stand-in notebooks ---------------------------------------------------------------------------
 
 STAND_IN = '''
-import hashlib, json, pathlib
+import hashlib, json, pathlib, yaml
 folder = pathlib.Path(evidence_dir)
 CONTROLS = {controls!r}
+IGNORED = set(yaml.safe_load((folder / "evidence.yaml").read_text()).get("ignore", []))
 {before}
 inventory = [{{"file": p.relative_to(folder).as_posix(), "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}}
-             for p in sorted(folder.rglob("*")) if p.is_file()]
+             for p in sorted(folder.rglob("*")) if p.is_file() and p.relative_to(folder).as_posix() not in IGNORED]
 {after}
 results = {{"status": "pass", "inventory": inventory,
            "controls": [{{"control": c, "title": c, "status": "pass", "rules": []}} for c in CONTROLS]}}
@@ -334,7 +335,10 @@ def test_the_manifest_lists_every_file_read_with_custom_mappings_and_verify_sees
     declared = [f["path"] for f in yaml.safe_load(declaration.read_text())["files"]]
     assert set(inputs["read"]) == {"evidence.yaml", "mappings/okta.yaml", *declared}
     assert inputs["evidence"]["notes.txt"] and "notes.txt" not in inputs["read"]
-    assert inputs["evidence"] == hash_tree(sample_copy)
+    # every file of the folder but those evidence.yaml ignores (the sample's answer keys)
+    ignored = set(yaml.safe_load(declaration.read_text())["ignore"])
+    assert inputs["evidence"] == {f: h for f, h in hash_tree(sample_copy).items() if f not in ignored}
+    assert ignored & {"expected_exceptions.csv", "near_misses.csv"}
     mapping.write_text(mapping.read_text() + "# edited after the run\n")
     checked = subprocess.run([sys.executable, "-m", "evidence_lib.cli", "verify", run_dir, "--evidence", sample_copy],
                              capture_output=True, text=True)

@@ -60,7 +60,8 @@ def test_package_layout_and_manifest(sample_run):
     manifest = json.loads((run_dir / MANIFEST).read_text())
     assert manifest["run_id"] == run_dir.name and manifest["exit_code"] == 1
     assert manifest["outputs"] == hash_tree(run_dir, skip=(MANIFEST,))
-    assert manifest["inputs"]["evidence"] == hash_tree(SAMPLE)
+    answer_key = {"expected_exceptions.csv", "near_misses.csv", "expected_populations.csv"}
+    assert manifest["inputs"]["evidence"] == {f: h for f, h in hash_tree(SAMPLE).items() if f not in answer_key}
     assert set(manifest["inputs"]["notebooks"]) == {f"{n}.ipynb" for n in notebooks}
     assert {"python", "pandas", "great-expectations", "papermill", "nbconvert"} <= set(manifest["tools"])
     assert manifest["started_at"] <= manifest["finished_at"] and manifest["project_commit"]
@@ -76,7 +77,7 @@ def test_index_shows_every_control_with_its_status_and_exception_count(sample_ru
         count = int((expected["control"] == control.control_id).sum())
         row = page.split(f"<td>{control.control_id}</td>", 1)[1].split("</tr>", 1)[0]
         assert '<span class="status exceptions">exceptions</span>' in row
-        assert f'<td class="number">{count}</td>' in row
+        assert f'<td class="number">{count}<br><small>{count} open, 0 responded</small></td>' in row
         assert f'href="{control.notebook.removesuffix(".ipynb")}/report.html"' in row
 
 

@@ -234,6 +234,22 @@ def _keys_across_files(outcomes: list[FileOutcome], folder: Path) -> None:
                         row=int(row), column="+".join(key)))
 
 
+def evidence_hashes(folder: Path) -> dict[str, str]:
+    """relative path -> sha256 of every file of the evidence folder but those its evidence.yaml
+    ignores (`ignore:`, e.g. a README or an answer key): what a run lists as its evidence inputs."""
+    folder = Path(folder)
+    try:
+        ignored = set(read_declaration(folder).ignore)
+    except EvidenceError:
+        ignored = set()  # the run refuses such a folder before hashing; verify still names every file
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder).as_posix()
+        if path.is_file() and not (relative in ignored or any(path.match(pattern) for pattern in ignored)):
+            found[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
 def _undeclared(declaration: Declaration) -> list[str]:
     folder = declaration.folder
     known = {d.relative for d in declaration.files} | {Path(d.path).as_posix() for d in declaration.files}

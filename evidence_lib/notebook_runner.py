@@ -1,0 +1,158 @@
+"""Execute notebooks in worker processes: papermill into the package folder, then nbconvert.
+
+The unit of work is one (period, notebook): `run_notebook` executes and renders it into its
+folder of the package; an orchestrator (Airflow's papermill operator, say) can call it the same
+way. `execute_tasks` runs several over worker processes that die with the run that started them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+from evidence_lib.render import render_failure_page, render_report
+from evidence_lib.results import ERROR, EXIT_CODES
+
+#: how often a worker checks that the run that started it is still alive
+PARENT_POLL_SECONDS = 0.5
+
+
+@dataclass
+class NotebookTask:
+    notebook: Path
+    folder: Path
+    parameters: dict
+    header: dict
+    with_code: bool = False
+    cell_timeout: int = 1800
+
+
+@dataclass
+class NotebookOutcome:
+    name: str
+    status: str
+    seconds: float
+    error: str = ""
+    results: dict = field(default_factory=dict)
+
+    @property
+    def has_results(self) -> bool:
+        return bool(self.results)
+
+
+def run_notebook(task: NotebookTask) -> NotebookOutcome:
+    """Execute one notebook into task.folder (executed.ipynb, results.json, exceptions.csv), render report.html.
+
+    The run is judged by papermill's exception, never by the notebook's metadata (a cell
+    timeout leaves metadata that looks successful). A failed notebook still gets its
+    executed notebook and an HTML page showing the error.
+    """
+    import papermill
+    from traitlets.config import Config
+
+    started = time.perf_counter()
+    name = task.folder.name
+    executed = task.folder / "executed.ipynb"
+    error = ""
+    # IPC sockets in a private folder: parallel kernels never race for TCP ports.
+    with tempfile.TemporaryDirectory(prefix="evk-") as sockets:
+        config = Config({"KernelManager": {"transport": "ipc", "ip": f"{sockets}/kernel"}})
+        try:
+            papermill.execute_notebook(str(task.notebook), str(executed), parameters=task.parameters,
+                                       cwd=str(task.notebook.parent), progress_bar=False, log_output=False,
+                                       execution_timeout=task.cell_timeout, config=config, kernel_name="python3",
+                                       # jupyter_client interrupts a kernel before shutting it down, and
+                                       # ipykernel logs that as an ERROR; cell errors reach the notebook.
+                                       extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+        except Exception as exc:  # noqa: BLE001 - any failure is this notebook's error, reported, not raised
+            error = _one_line(exc)
+    results_path = task.folder / "results.json"
+    results = json.loads(results_path.read_text(encoding="utf-8")) if results_path.is_file() and not error else {}
+    if not error and not results:
+        error = "the notebook finished without writing results.json (its save cell did not run)"
+    status = ERROR if error else results.get("status", ERROR)
+    header = {**task.header, "status": status, "error": error}
+    try:
+        if not executed.is_file():
+            raise FileNotFoundError(f"papermill wrote no executed notebook: {error}")
+        render_report(executed, task.folder / "report.html", header=header, with_code=task.with_code)
+    except Exception as exc:  # noqa: BLE001
+        render_failure_page(task.folder / "report.html", header=header, error=f"{error}\n{_one_line(exc)}")
+        error = error or f"rendering failed: {_one_line(exc)}"
+        status = ERROR
+    return NotebookOutcome(name, status, round(time.perf_counter() - started, 2), error, results)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    # papermill's message is the whole traceback; its last line names the exception.
+    return f"{type(exc).__name__}: {text[-1] if text else ''}"
+
+
+def execute_tasks(tasks: list[NotebookTask], jobs: int, progress: bool, label: str) -> list[NotebookOutcome]:
+    """Run the tasks over worker processes; on any interruption, stop the workers and their kernels first."""
+    from tqdm import tqdm
+
+    outcomes: list[NotebookOutcome] = []
+    pool = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn"),
+                               initializer=_worker_started, initargs=(os.getpid(),))
+    try:
+        with tqdm(total=len(tasks), desc=f"{label} notebooks", unit="nb", disable=not progress,
+                  file=sys.stderr) as bar:
+            futures = {pool.submit(run_notebook, task): task for task in tasks}
+            for future in as_completed(futures):
+                outcomes.append(future.result())
+                bar.set_postfix_str(f"{outcomes[-1].name}: {outcomes[-1].status}")
+                bar.update()
+    except BaseException:
+        _stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
+    return outcomes
+
+
+def _worker_started(run_pid: int) -> None:
+    """In each worker: Ctrl-C is the run's to handle, and the worker (with its kernel) dies with the run."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_run, args=(run_pid,), name="watch-run", daemon=True).start()
+
+
+def _watch_run(run_pid: int) -> None:
+    while os.getppid() == run_pid:
+        time.sleep(PARENT_POLL_SECONDS)
+    _kill_tree(os.getpid(), include_root=False)
+    os._exit(EXIT_CODES[ERROR])
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started, kill every worker and its kernel, and reap them."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        _kill_tree(process.pid, include_root=True)
+    for process in processes:
+        process.join(timeout=5)
+
+
+def _kill_tree(pid: int, *, include_root: bool) -> None:
+    """SIGKILL a process's descendants (a kernel runs in its own session, so a group kill misses it)."""
+    import psutil  # a dependency of ipykernel, hence of every run
+
+    try:
+        root = psutil.Process(pid)
+        family = root.children(recursive=True) + ([root] if include_root else [])
+    except psutil.Error:
+        return
+    for process in family:
+        with contextlib.suppress(psutil.Error):  # it may have exited meanwhile
+            process.kill()
