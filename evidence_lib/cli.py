@@ -191,6 +191,7 @@ def _check_controls(evidence, period, as_of, overrides, json_path) -> int:
               help="With --mask-pii: a file holding the secret key of the pseudonyms, kept outside the package, "
                    "so that pseudonyms stay the same across runs (default: a random key for this run only).")
 @click.option("--with-code", is_flag=True, help="Show the notebooks' code in the HTML reports.")
+@click.option("--pdf", is_flag=True, help="Also print every report and the index to PDF (needs Chromium).")
 @click.option(
     "--as-of",
     help="The date the evidence describes (default: the declared export time); "
@@ -204,16 +205,16 @@ def _check_controls(evidence, period, as_of, overrides, json_path) -> int:
 @click.option("--preparer", metavar="NAME",
               help="Who prepared the package, recorded in manifest.json and shown in every report (default: "
                    "`git config user.name` of the evidence folder's repository, else the login name).")
-def run(period, start, end, evidence_dir, out, only, jobs, mask_pii, mask_key, with_code, as_of, params,
+def run(period, start, end, evidence_dir, out, only, jobs, mask_pii, mask_key, with_code, pdf, as_of, params,
         allow_period_mismatch, preparer) -> None:
     """Execute every notebook for PERIOD and write the evidence package.
 
     Writes OUT/<period>/<run-id>/ with index.html, manifest.json and, per notebook, executed.ipynb,
-    report.html, results.json and exceptions.csv. A finished run is never overwritten. Arguments
-    are checked before anything is written; a run that cannot finish (a failed write, Ctrl-C,
-    SIGTERM) publishes nothing. Unfinished runs left by a killed process are reported; remove
-    them with `evidence clean`. The last line printed is the SHA-256 of manifest.json, the value
-    a reviewer's `evidence signoff` records.
+    report.html, results.json and exceptions.csv (with --pdf, index.pdf and report.pdf too). A
+    finished run is never overwritten. Arguments are checked before anything is written; a run
+    that cannot finish (a failed write, Ctrl-C, SIGTERM) publishes nothing. Unfinished runs left
+    by a killed process are reported; remove them with `evidence clean`. The last line printed
+    is the SHA-256 of manifest.json, the value a reviewer's `evidence signoff` records.
 
     Exit codes: 0 every control passed, 1 exceptions found, 2 errors (missing or bad evidence,
     a notebook that failed, a bad argument, a failed write), 3 internal error, 130 interrupted,
@@ -235,7 +236,8 @@ def run(period, start, end, evidence_dir, out, only, jobs, mask_pii, mask_key, w
                    f"`evidence clean {out} --period {period} --yes` removes it", err=True)
     result = run_period(period, evidence_dir=evidence_dir or SAMPLES_DIR / period, out=out, only=tuple(only),
                         jobs=jobs, mask_pii=mask_pii, mask_key_file=mask_key, with_code=with_code, as_of=as_of,
-                        parameters=overrides, allow_period_mismatch=allow_period_mismatch, preparer=preparer)
+                        parameters=overrides, allow_period_mismatch=allow_period_mismatch, preparer=preparer,
+                        pdf=pdf)
     for outcome in result.outcomes:
         click.echo(f"{outcome.name:<24} {outcome.status:<10} {outcome.seconds:6.1f}s  {outcome.error}")
     click.echo(f"\n{result.status}: package written in {result.seconds:.1f}s")

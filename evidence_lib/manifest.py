@@ -44,7 +44,8 @@ def manifest_document(run_plan: RunPlan, run_id: str, outcomes: list[NotebookOut
         "parameters": dict(run_plan.parameters),
         "options": {"evidence_dir": str(run_plan.evidence_dir), "as_of": run_plan.as_of, "only": list(run_plan.only),
                     "jobs": run_plan.jobs, "mask_pii": run_plan.mask_pii, "mask_key": mask_key,
-                    "with_code": run_plan.with_code, "allow_period_mismatch": run_plan.allow_period_mismatch},
+                    "with_code": run_plan.with_code, "allow_period_mismatch": run_plan.allow_period_mismatch,
+                    "pdf": run_plan.pdf},
         "inputs": {"evidence": evidence.hashes, "read": evidence.read,
                    "notebooks": {n: sha256_file(run_plan.notebooks_dir / n) for n in run_plan.notebooks},
                    "expectations": hash_tree(run_plan.catalog.folder)},
@@ -56,9 +57,17 @@ def manifest_document(run_plan: RunPlan, run_id: str, outcomes: list[NotebookOut
     }
 
 
-def write_package(builder: PackageBuilder, manifest: dict) -> Path:
-    """index.html from the manifest (with the counts it states), then the manifest: the package is finished."""
-    render_index(builder.work_dir / "index.html", {**manifest, "counts": _counts(manifest["controls"])})
+def write_package(builder: PackageBuilder, manifest: dict, *, pdf: bool = False) -> Path:
+    """index.html from the manifest (with the counts it states), with pdf a PDF of every report and of
+    the index beside them (hashed like every output), then the manifest: the package is finished."""
+    index = builder.work_dir / "index.html"
+    render_index(index, {**manifest, "counts": _counts(manifest["controls"])})
+    if pdf:
+        from evidence_lib.pdf import print_to_pdf
+
+        for report in sorted(builder.work_dir.glob("*/report.html")):
+            print_to_pdf(report, report.with_suffix(".pdf"))
+        print_to_pdf(index, index.with_suffix(".pdf"))
     return builder.finish(manifest)
 
 

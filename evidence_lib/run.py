@@ -58,7 +58,8 @@ class RunError(EvidenceError):
 def run_period(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, ...] = (), jobs: int = 2,
                mask_pii: bool = False, mask_key_file: Path | None = None, with_code: bool = False,
                as_of: str | None = None, parameters: dict | None = None, allow_period_mismatch: bool = False,
-               preparer: str | None = None, notebooks_dir: Path = NOTEBOOKS_DIR, progress: bool = True) -> RunResult:
+               preparer: str | None = None, pdf: bool = False, notebooks_dir: Path = NOTEBOOKS_DIR,
+               progress: bool = True) -> RunResult:
     """Execute the period's notebooks and write the evidence package; never overwrites a finished run.
 
     Everything a user can get wrong is checked (`plan_run`) before anything is written. Any failure
@@ -68,7 +69,8 @@ def run_period(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, .
     started_clock, started = time.perf_counter(), datetime.now(UTC)
     run_plan = plan_run(period, evidence_dir=evidence_dir, out=out, only=only, jobs=jobs, mask_pii=mask_pii,
                         mask_key_file=mask_key_file, with_code=with_code, as_of=as_of, parameters=parameters,
-                        allow_period_mismatch=allow_period_mismatch, preparer=preparer, notebooks_dir=notebooks_dir)
+                        allow_period_mismatch=allow_period_mismatch, preparer=preparer, pdf=pdf,
+                        notebooks_dir=notebooks_dir)
     evidence = snapshot_evidence(run_plan.evidence_dir)
     with _mask_key(run_plan.mask_pii, run_plan.mask_key_file) as (key_file, key_kind):
         builder = PackageBuilder(run_plan.out, run_plan.period.label)
@@ -78,7 +80,7 @@ def run_period(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, .
                                     progress=progress)
             manifest = manifest_document(run_plan, builder.run_id, outcomes, evidence, started_at=started_at,
                                          mask_key=key_kind)
-            run_dir = write_package(builder, manifest)
+            run_dir = write_package(builder, manifest, pdf=run_plan.pdf)
     status = manifest["status"]
     return RunResult(run_dir, EXIT_CODES[status], status, outcomes, round(time.perf_counter() - started_clock, 2),
                      sha256_file(run_dir / MANIFEST))
@@ -106,13 +108,14 @@ class RunPlan:
     mask_key_file: Path | None = None
     with_code: bool = False
     allow_period_mismatch: bool = False
+    pdf: bool = False  # also print every report and the index to PDF (headless Chromium)
     catalog: Catalog = field(default_factory=load_catalog, repr=False, compare=False)
 
 
 def plan_run(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, ...] = (), jobs: int = 2,
              mask_pii: bool = False, mask_key_file: Path | None = None, with_code: bool = False,
              as_of: str | None = None, parameters: dict | None = None, allow_period_mismatch: bool = False,
-             preparer: str | None = None, notebooks_dir: Path = NOTEBOOKS_DIR) -> RunPlan:
+             preparer: str | None = None, pdf: bool = False, notebooks_dir: Path = NOTEBOOKS_DIR) -> RunPlan:
     """Check every argument (RunError, DeclarationError, ParameterError... naming what to fix) and write nothing."""
     parsed = parse_period(period)
     catalog = load_catalog()
@@ -125,10 +128,14 @@ def plan_run(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, ...
     missing = [n for n in notebooks if not (notebooks_dir / n).is_file()]
     if missing:
         raise RunError(f"notebook(s) {missing} not found in {notebooks_dir}")
+    if pdf:
+        from evidence_lib.pdf import find_chromium
+
+        find_chromium()  # a PdfError now, not after every notebook has run
     return RunPlan(parsed, evidence_dir, Path(out), notebooks_dir, {n: tuple(c) for n, c in notebooks.items()},
                    thresholds, check_preparer(preparer, evidence_dir), as_of=as_of, only=tuple(only), jobs=jobs,
                    mask_pii=mask_pii, mask_key_file=_check_mask_key(mask_pii, mask_key_file), with_code=with_code,
-                   allow_period_mismatch=allow_period_mismatch, catalog=catalog)
+                   allow_period_mismatch=allow_period_mismatch, pdf=pdf, catalog=catalog)
 
 
 def plan(only: tuple[str, ...] = ()) -> dict[str, list[str]]:

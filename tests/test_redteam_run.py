@@ -477,3 +477,19 @@ def test_evidence_reaching_outside_its_folder_is_exit_2_and_no_package(run_cli, 
     assert result.exit_code == 2, result.output
     assert "outside the evidence folder" in result.output and "okta" in result.output, result.output
     assert not out.exists() or not any(p.name[0].isdigit() for p in out.rglob("*") if p.is_dir())
+
+
+def test_pdf_prints_every_report_and_the_index_into_the_hashed_package(with_stand_ins, run_cli, sample_copy,
+                                                                        tmp_path):
+    with_stand_ins()
+    out = tmp_path / "out"
+    finished = run_cli("run", "--period", PERIOD, "--evidence-dir", sample_copy, "--out", out, "--only", "CC1.4",
+                       "--pdf")
+    assert finished.exit_code == 0, finished.output
+    run_dir = only_run(out)
+    manifest = json.loads((run_dir / MANIFEST).read_text())
+    assert {"index.pdf", "00_inventory/report.pdf", "40_people/report.pdf"} <= set(manifest["outputs"])
+    assert manifest["options"]["pdf"] is True and verify(run_dir).ok
+    text = subprocess.run(["pdftotext", "-layout", run_dir / "index.pdf", "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "CC1.4" in text and manifest["run_id"] in text
