@@ -7,7 +7,6 @@ escapes table cells; headings are built with html.escape), because evidence is u
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 import pandas as pd
 
@@ -15,7 +14,7 @@ from evidence_lib.area import TestedArea
 from evidence_lib.area_files import exception_table, results_document, write_area_files
 from evidence_lib.charts import CHARTS, STATUS_COLOURS
 from evidence_lib.inventory import inventory as inventory_table
-from evidence_lib.project import PROJECT_DIR
+from evidence_lib.project import shown_folder
 from evidence_lib.responses import COLUMNS as RESPONSE_COLUMNS
 from evidence_lib.results import EXCEPTIONS, OUT_OF_SCOPE, PASS, RuleResult, Validation
 from evidence_lib.sources.folder import EvidenceSet
@@ -51,7 +50,7 @@ class ControlArea:
         from IPython.display import HTML
 
         lines = [("Period", f"{self.tested.period.label} ({self.tested.period.start} to {self.tested.period.end})"),
-                 ("Evidence folder", _shown_folder(self.tested.evidence_dir))]
+                 ("Evidence folder", shown_folder(self.tested.evidence_dir))]
         if self.validation is not None:
             lines.append(("Evidence as of", f"{self.validation.as_of:%Y-%m-%d %H:%M} UTC"))
             lines.append(("Parameters", ", ".join(f"{k} = {v}" for k, v in self.validation.parameters.items())))
@@ -177,15 +176,6 @@ class ControlArea:
 
     def _masked(self, frame: pd.DataFrame) -> pd.DataFrame:
         return self.tested.masked(frame)
-
-
-def _shown_folder(folder: Path) -> str:
-    """The evidence folder as a reader of the package may see it: relative to the project when it is
-    inside it, else by its name only (a machine's absolute paths say nothing to an auditor)."""
-    try:
-        return folder.resolve().relative_to(PROJECT_DIR.resolve()).as_posix()
-    except ValueError:
-        return folder.name
 
 
 def _verdict(result: RuleResult) -> str:

@@ -28,3 +28,12 @@ NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
 TEMPLATES_DIR = NOTEBOOKS_DIR / "templates"
 EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
 SAMPLES_DIR = PROJECT_DIR / "data" / "samples"
+
+
+def shown_folder(folder: Path) -> str:
+    """A folder as a reader of a package may see it: relative to the project when it is inside it, else
+    by its name only (a machine's absolute paths say nothing to an auditor, and may say too much)."""
+    try:
+        return Path(folder).resolve().relative_to(PROJECT_DIR.resolve()).as_posix()
+    except ValueError:
+        return Path(folder).name

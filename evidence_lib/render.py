@@ -10,11 +10,27 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from evidence_lib.project import TEMPLATES_DIR
+from evidence_lib.project import TEMPLATES_DIR, shown_folder
 
 REPORT_TEMPLATE = "auditor"
 INDEX_TEMPLATE = "package-index.html.j2"
 HIDDEN_CELL_TAG = "remove_cell"
+
+
+def for_people(value: object, name: str = "") -> str:
+    """A parameter's or option's value as a reader of the package reads it: never `None` or `[]`,
+    no machine paths (manifest.json keeps the raw values)."""
+    if value is None:
+        return "the export time (default)" if name == "as_of" else "default"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value)) if value else "all"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if name.endswith("_dir") and isinstance(value, str) and Path(value).is_absolute():
+        return shown_folder(Path(value))
+    return str(value)
 
 
 def render_report(executed: Path, target: Path, *, header: dict, with_code: bool = False) -> None:
@@ -30,6 +46,7 @@ def render_report(executed: Path, target: Path, *, header: dict, with_code: bool
     exporter.exclude_input = not with_code
     exporter.exclude_input_prompt = exporter.exclude_output_prompt = True
     exporter.embed_images = True
+    exporter.register_filter("shown", for_people)
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={HIDDEN_CELL_TAG}, enabled=True), True)
     notebook = nbformat.read(executed, as_version=4)
     body, _ = exporter.from_notebook_node(notebook, resources={"evidence": header})
@@ -56,4 +73,5 @@ def render_index(target: Path, summary: dict) -> None:
 
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
                                      undefined=jinja2.StrictUndefined)
+    environment.filters["shown"] = for_people
     write_text_atomically(target, environment.get_template(INDEX_TEMPLATE).render(**summary))

@@ -6,7 +6,7 @@ import csv
 import hashlib
 import io
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -113,6 +113,33 @@ EXTRACTED = {
 }
 
 
+def _responses(company: Company, path: Path) -> None:
+    """Management's responses to three planted exceptions: one in force, one expired before the export
+    (open again), and one to an exception that is not there (stale): what a reviewer must see."""
+    def first(rule: str) -> tuple[str, str, str, str]:
+        return next(row for row in company.expected if row[1] == rule)
+
+    def entry(row, **fields) -> dict:
+        control, rule, system, key = row
+        return {"control": control, "rule": rule, **({"system": system} if system else {}), "key": key, **fields}
+
+    exported = company.exported_at.date()
+    mfa, dormant, leaver = first("mfa_enabled"), first("no_dormant_accounts"), first("terminated_accounts_disabled")
+    responses = [
+        entry(mfa, classification="execution", response="MFA enrolment was not enforced for this account; "
+              "enforced by sign-on policy since the export", remediation="SEC-4411", approved_by="CISO",
+              approved_at=(exported - timedelta(days=3)).isoformat()),
+        entry(dormant, classification="timing", response="Account kept for a leave of absence; review on return",
+              remediation="IT-2290", approved_by="IT manager", approved_at=(exported - timedelta(days=80)).isoformat(),
+              expires=(exported - timedelta(days=10)).isoformat()),
+        entry(leaver, key="not-an-exception@" + DOMAIN, classification="not an exception",
+              response="Contractor account transferred to a new owner", approved_by="IT manager",
+              approved_at=(exported - timedelta(days=2)).isoformat()),
+    ]
+    path.write_text("# Management's responses to exceptions (written by evidence_lib.synth).\n"
+                    + yaml.safe_dump({"responses": responses}, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
 def write_company(company: Company, out: Path) -> list[dict]:
     """Write every export and evidence.yaml; returns the declared files."""
     out.mkdir(parents=True, exist_ok=True)
@@ -144,6 +171,7 @@ def write_company(company: Company, out: Path) -> list[dict]:
         "files": declared,
         "scope": SCOPE_DECISIONS,
     }
+    _responses(company, out / "responses.yaml")
     (out / "evidence.yaml").write_text(
         "# The sample company's exports for one audit period (written by evidence_lib.synth).\n"
         + yaml.safe_dump(declaration, sort_keys=False, allow_unicode=True), encoding="utf-8")
