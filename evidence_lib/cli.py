@@ -96,7 +96,8 @@ def main() -> None:
 
 @main.command()
 @click.argument("folder", type=click.Path(path_type=Path))
-@click.option("--period", help="Also test the controls for this period: a quarter (2026-Q3) or a month (2026-08).")
+@click.option("--period", help="Also test the controls for this period: a quarter (2026-Q3), a month (2026-08), "
+                                "previous-month or previous-quarter (before --as-of, else today).")
 @click.option("--as-of", help="The date the evidence describes (default: the declared export time).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Override a control parameter, e.g. --param deprovision_sla_days=3 (repeatable).")
@@ -124,7 +125,8 @@ def check(folder: Path, period: str | None, as_of: str | None, params: tuple[str
 
     controls = None
     if period:  # every argument is checked before the (possibly long) load
-        parsed = _period(period)
+        parsed = _period(period, as_of=as_of)
+        _say_resolved(period, parsed.label)
         controls = (parsed, check_as_of(as_of, parsed), parse_parameter_args(params))
         check_evidence_period(folder, parsed, allow_mismatch=allow_period_mismatch)
     evidence = load_folder(folder, progress=sys.stderr.isatty())
@@ -160,7 +162,8 @@ def _check_controls(evidence, period, as_of, overrides, json_path) -> int:
     validation = validate(evidence, period, as_of=stamp, parameters=overrides)
     summary = validation.summary()
     click.echo(f"\nControls for {period.label} (as of {validation.as_of:%Y-%m-%d %H:%M} UTC):")
-    click.echo(format_table(summary, widths={"reason": 70}))
+    # each rule's population walk is in --json and the reports: too wide for a terminal line
+    click.echo(format_table(summary.drop(columns=["walk"]), widths={"reason": 70}))
     counts = summary["status"].value_counts()
     click.echo(f"\n{len(summary)} rules: {counts.get('pass', 0)} pass, {counts.get(EXCEPTIONS, 0)} with "
                f"{int(summary['exceptions'].sum())} exception(s), {counts.get(ERROR, 0)} error(s).")
@@ -175,7 +178,8 @@ def _check_controls(evidence, period, as_of, overrides, json_path) -> int:
 
 
 @main.command()
-@click.option("--period", help="A quarter (2026-Q3), a month (2026-08) or dates (2026-07-15..2026-09-30).")
+@click.option("--period", help="A quarter (2026-Q3), a month (2026-08), dates (2026-07-15..2026-09-30), or "
+                                "previous-month / previous-quarter: the one before --as-of, else before today (UTC).")
 @click.option("--start", help="First day of the period (YYYY-MM-DD), with --end instead of --period.")
 @click.option("--end", help="Last day of the period (YYYY-MM-DD), inclusive.")
 @click.option("--evidence-dir", type=click.Path(path_type=Path), default=None,
@@ -229,7 +233,8 @@ def run(period, start, end, evidence_dir, out, only, jobs, mask_pii, mask_key, w
 
     if not period and not (start and end):
         raise EvidenceError("give --period (2026-Q3, 2026-08) or both --start and --end (YYYY-MM-DD)")
-    period = _period(period or "", start, end).label
+    requested, period = period, _period(period or "", start, end, as_of=as_of).label
+    _say_resolved(requested, period)
     overrides = parse_parameter_args(params)
     for leftover in incomplete_runs(out, period):
         click.echo(f"warning: {leftover} is an unfinished run (interrupted, or still running); "
@@ -370,14 +375,23 @@ def init(folder: Path, write: bool, period: str | None, company: str | None, ign
     sys.exit(EXIT_OK if proposal.complete else EXIT_ERROR)
 
 
-def _period(text: str, start: str | None = None, end: str | None = None):
-    """parse_period, with a date that does not exist (2026-02-30) as the user's error it is."""
+def _period(text: str, start: str | None = None, end: str | None = None, *, as_of: str | None = None):
+    """parse_period, with a date that does not exist (2026-02-30) as the user's error it is; a relative
+    period (previous-quarter) resolved against as_of, else today."""
     from evidence_lib.period import parse_period
 
     try:
-        return parse_period(text, start, end)
+        return parse_period(text, start, end, today=as_of)
     except ValueError as exc:
         raise EvidenceError(f"period {text or f'{start}..{end}'}: {exc}") from None
+
+
+def _say_resolved(requested: str | None, label: str) -> None:
+    """A relative period is printed as what it resolved to: the package records only the resolved label."""
+    from evidence_lib.period import RELATIVE
+
+    if requested and requested.strip().lower() in RELATIVE:
+        click.echo(f"period: {requested.strip()} is {label}", err=True)
 
 
 def _capped_per_file(problems, shown: int):
