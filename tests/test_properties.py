@@ -1,4 +1,5 @@
-"""Whatever bytes arrive, a loader returns a frame or our own error — never another exception."""
+"""Whatever bytes arrive, a loader returns a frame or our own error — never another exception — and
+every data row it read is accounted for: kept, set aside (and listed) or left out by the mapping."""
 
 import string
 
@@ -37,19 +38,32 @@ def csv_export(draw):
     return name, "\n".join(lines).encode(encoding, errors="replace")
 
 
+def assert_every_row_accounted_for(loaded) -> None:
+    """rows read = kept + set aside + left out; each set-aside row listed once with its problem; no
+    row both kept and set aside or left out."""
+    provenance = loaded.provenance
+    assert isinstance(loaded.frame, pd.DataFrame) and len(loaded.frame) == provenance.rows_kept
+    filtered = [row for rows in provenance.filtered.values() for row in rows]
+    assert provenance.rows_read == provenance.rows_kept + provenance.rows_rejected + len(filtered)
+    assert len(loaded.rejected) == provenance.rows_rejected and loaded.rejected.index.is_unique
+    if provenance.rows_rejected:
+        assert loaded.rejected["problem"].str.len().gt(0).all()
+    kept, aside = set(loaded.frame.index), set(loaded.rejected.index)
+    assert not (kept & aside) and not (kept & set(filtered)) and not (aside & set(filtered))
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(csv_export())
-def test_csv_loaders_return_a_frame_or_our_error(tmp_path, export):
+@given(csv_export(), st.sampled_from(["fail", "quarantine"]))
+def test_csv_loaders_return_a_frame_or_our_error(tmp_path, export, bad_rows):
     name, data = export
     path = tmp_path / "export.csv"
     path.write_bytes(data)
     try:
-        loaded = load_file(path, MAPPINGS[name], system="sys")
+        loaded = load_file(path, MAPPINGS[name], system="sys", bad_rows=bad_rows)
     except EvidenceError as error:
         assert str(error)
         return
-    assert isinstance(loaded.frame, pd.DataFrame) and len(loaded.frame) == loaded.provenance.rows_kept
-    assert loaded.provenance.rows_read == loaded.provenance.rows_kept + loaded.provenance.rows_rejected
+    assert_every_row_accounted_for(loaded)
 
 
 json_value = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8)),
@@ -66,6 +80,8 @@ def test_json_loaders_return_a_frame_or_our_error(tmp_path, name, data):
     path = tmp_path / "export.json"
     path.write_bytes(data)
     try:
-        load_file(path, MAPPINGS[name], system="sys")
+        loaded = load_file(path, MAPPINGS[name], system="sys", bad_rows="quarantine")
     except EvidenceError as error:
         assert str(error)
+        return
+    assert_every_row_accounted_for(loaded)
