@@ -375,6 +375,48 @@ def init(folder: Path, write: bool, period: str | None, company: str | None, ign
     sys.exit(EXIT_OK if proposal.complete else EXIT_ERROR)
 
 
+@main.command()
+@click.argument("runs_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--window", help="The audit window: dates (2026-01-01..2026-12-31), a quarter or a month "
+                               "(default: from the first verified period to the last).")
+@click.option("--entity", metavar="NAME", help="Read RUNS_DIR/NAME/<period>/<run-id>/ (one folder per entity).")
+@click.option("--every", type=click.Choice(["month", "quarter"]),
+              help="The window's periods (default: month when every package is a month's, else quarter).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              help="The history package goes to OUT/<window>/<run-id>/ (default: RUNS_DIR[/NAME] itself).")
+def history(runs_dir: Path, window: str | None, entity: str | None, every: str | None, out: Path | None) -> None:
+    """Read every evidence package under RUNS_DIR and report the audit window across its periods.
+
+    Verifies each package (one that fails is listed and not used; unfinished .incomplete-* runs are
+    skipped), rests each period on its latest verified run that did not end in error, and writes a
+    hashed package (index.html, history.json, matrix.csv, changes.csv, exceptions.csv, gaps.csv,
+    runs.csv) that `evidence verify` checks: each control's rules period by period, the periods and
+    controls without evidence (gaps), and the exceptions recurring, remediated or new between
+    consecutive periods, with open and responded where responses.yaml gave them.
+
+    Exit codes: 0 every period covered and no exceptions, 1 exceptions found, 2 evidence gaps or a
+    package failing verification (or a bad argument), 3 internal error.
+
+    Example: evidence history out --window 2026-01-01..2026-12-31
+    """
+    from evidence_lib.history_report import history as write_window_history
+    from evidence_lib.results import EXIT_CODES
+
+    judged, folder = write_window_history(runs_dir, window=window, entity=entity, out=out, every=every)
+    for label in [p.label for p in judged.periods]:
+        run = judged.used.get(label)
+        click.echo(f"{label:<12} {'run ' + run.run_id + ' ' + run.status if run else 'gap: no verified evidence'}")
+    for run in judged.failed:
+        click.echo(f"failed verification: {run.path} ({run.problem})", err=True)
+    for gap in judged.gaps:
+        click.echo(f"gap: {gap['period']} {gap['control'] or 'every control'}: {gap['reason']}")
+    kinds = judged.changes["kind"].value_counts()
+    click.echo(f"\n{judged.status}: {len(judged.gaps)} gap(s), {len(judged.failed)} package(s) failing verification; "
+               f"exceptions between periods: {kinds.get('recurring', 0)} recurring, "
+               f"{kinds.get('remediated', 0)} remediated, {kinds.get('new', 0)} new")
+    click.echo(f"open {folder / 'index.html'}")
+    sys.exit(EXIT_CODES[judged.status])
+
 def _period(text: str, start: str | None = None, end: str | None = None, *, as_of: str | None = None):
     """parse_period, with a date that does not exist (2026-02-30) as the user's error it is; a relative
     period (previous-quarter) resolved against as_of, else today."""
