@@ -1,6 +1,7 @@
 """evidence history: packages of many periods read together. The packages are built here with
 PackageBuilder (no notebook runs), so every expected value below is what was planted, counted by hand."""
 
+import ast
 import json
 import os
 import stat
@@ -209,3 +210,25 @@ def test_entities_lay_runs_out_one_folder_each(tmp_path):
         with pytest.raises(Exception, match="entity"):
             entity_root(tmp_path, bad)
     os.chmod(tmp_path, 0o755)
+
+
+# -- the example Airflow DAG (Airflow is not a dependency: the file is parsed, its period mapping run) --
+
+DAG_FILE = Path(__file__).resolve().parent.parent / "examples" / "airflow" / "evidence_dag.py"
+
+
+def test_the_airflow_example_compiles_and_maps_data_intervals_to_periods():
+    from datetime import datetime
+
+    tree = ast.parse(DAG_FILE.read_text(encoding="utf-8"))
+    compile(tree, str(DAG_FILE), "exec")
+    called = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)} | \
+             {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names}
+    assert {"run_period", "plan_run", "history"} <= called
+    wanted = [node for node in tree.body if (isinstance(node, ast.FunctionDef) and node.name == "period_of")
+              or (isinstance(node, ast.Assign) and node.targets[0].id == "RELATIVE_PERIOD")]
+    namespace: dict = {}
+    exec(compile(ast.Module(body=wanted, type_ignores=[]), str(DAG_FILE), "exec"), namespace)
+    # a quarterly interval 2026-07-01..2026-10-01 is Q3; the first one of the year is last year's Q4
+    assert namespace["period_of"](datetime(2026, 10, 1, 6)) == "2026-Q3"
+    assert namespace["period_of"](datetime(2026, 1, 1, 6)) == "2025-Q4"
