@@ -54,6 +54,8 @@ def _notes(provenance) -> list[str]:
         notes.append("0 rows (header only)")
     if provenance.rows_rejected:
         notes.append(f"{provenance.rows_rejected} row(s) set aside as data-quality exceptions")
+    for reason, rows in getattr(provenance, "filtered", {}).items():
+        notes.append(f"{len(rows)} row(s) left out by the mapping: {reason}")
     if provenance.blank_rows:
         notes.append(f"{provenance.blank_rows} blank row(s) skipped")
     if provenance.absent_columns:
