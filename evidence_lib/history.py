@@ -146,6 +146,7 @@ class WindowHistory:
     changes: pd.DataFrame  # kind, KEY, from_period, to_period, response_status
     gaps: list[dict]  # period, control ("" for the whole period), reason
     summaries: dict[str, str]  # control -> one paragraph for the Type 2 reader
+    cautions: list[str] = field(default_factory=list)  # what limits comparing periods, stated
 
     @property
     def failed(self) -> list[FoundRun]:
@@ -175,6 +176,7 @@ def judge_window(runs: list[FoundRun], window: Period | None = None, *, entity: 
     changes = _changes(exceptions, matrix, [p.label for p in periods])
     history = WindowHistory(window, entity, every, periods, runs, used, matrix, exceptions, changes, gaps, {})
     history.summaries = {control: summary(history, control) for control in matrix["control"].unique()}
+    history.cautions = cautions(used)
     return history
 
 
@@ -290,24 +292,40 @@ def _changes(exceptions: pd.DataFrame, matrix: pd.DataFrame, labels: list[str]) 
     return pd.DataFrame(rows, columns=["kind", *KEY, "from_period", "to_period", "response_status"])
 
 
+def cautions(used: dict[str, FoundRun]) -> list[str]:
+    """Runs whose PII was masked with a key of that run only: their record keys are pseudonyms that no
+    other period shares, so their exceptions look new (and the previous period's remediated)."""
+    return [f"{label}: names and e-mail addresses were masked with a key of run {run.run_id} only, so its "
+            f"record keys match no other period's: recurring, remediated and new are not meaningful next to it "
+            f"(run with --mask-pii --mask-key FILE, the same file every period)"
+            for label, run in sorted(used.items()) if _masked_per_run(run)]
+
+
+def _masked_per_run(run: FoundRun) -> bool:
+    options = run.manifest.get("options") or {}
+    return bool(options.get("mask_pii")) and options.get("mask_key") != "user-supplied"
+
+
 def summary(history: WindowHistory, control: str) -> str:
     """One paragraph: in how many periods the control operated without exception, what each period with
     exceptions found and what became of them, and the periods without evidence."""
     rows = history.matrix[history.matrix["control"] == control]
     unit = "month(s)" if history.every == "month" else "quarter(s)"
     labels = [p.label for p in history.periods]
-    by_period = {label: rows[rows["period"] == label] for label in labels}
+    grouped = dict(iter(rows.groupby("period", sort=False)))
+    by_period = {label: grouped.get(label, rows.iloc[:0]) for label in labels}
     judged = [label for label, r in by_period.items() if len(r) and (r["status"] != ERROR).all()]
     clean = [label for label in judged if not by_period[label]["exceptions"].sum()]
     parts = [f"{control} operated without exception in {len(clean)} of {len(labels)} {unit} of the window"]
     changes = history.changes[history.changes["control"] == control]
+    by_from = dict(iter(changes.groupby("from_period", sort=False)))
     for label in judged:
         found = by_period[label][by_period[label]["exceptions"] > 0]
         if found.empty:
             continue
         listed = ", ".join(f"{r.rule} {r.exceptions}" for r in found.itertuples())
         text = f"{label}: {int(found['exceptions'].sum())} exception(s) ({listed})"
-        later = changes[changes["from_period"] == label]
+        later = by_from.get(label, changes.iloc[:0])
         remediated, recurring = (later["kind"] == REMEDIATED).sum(), (later["kind"] == RECURRING).sum()
         if len(later):
             following = later["to_period"].iloc[0]

@@ -71,6 +71,7 @@ def history_document(history: WindowHistory, *, runs_dir: Path) -> dict:
                                                                   r.run_id))],
         "counts": counts,
         "summaries": history.summaries,
+        "cautions": history.cautions,
         "gaps": history.gaps,
         "matrix": _records(history.matrix.drop(columns=["notebook"])),
         "changes": _records(history.changes),
@@ -98,17 +99,18 @@ def render_history(history: WindowHistory, document: dict, run_id: str) -> str:
 
 def _rule_rows(history: WindowHistory, rows: pd.DataFrame) -> list[dict]:
     """Per rule, one cell per period: status, exceptions of population, and open/responded where known."""
-    exceptions = history.exceptions
+    exceptions = history.exceptions.assign(responded=history.exceptions["response_status"] == "responded",
+                                           answered=history.exceptions["response_status"] != "")
+    counted = exceptions.groupby(["control", "rule", "period"])[["responded", "answered"]].sum()
     table = []
     for rule, cells in rows.groupby("rule", sort=False):
         by_period = {}
         for cell in cells.itertuples():
-            found = exceptions[(exceptions["control"] == cell.control) & (exceptions["rule"] == rule)
-                               & (exceptions["period"] == cell.period)]
-            responded = int((found["response_status"] == "responded").sum())
+            key = (cell.control, rule, cell.period)
+            known = key in counted.index and counted.loc[key, "answered"] > 0
             by_period[cell.period] = {"status": cell.status, "exceptions": cell.exceptions,
                                       "population": cell.population,
-                                      "responded": responded if (found["response_status"] != "").any() else None}
+                                      "responded": int(counted.loc[key, "responded"]) if known else None}
         table.append({"rule": rule or "(control)", "cells": by_period})
     return table
 
@@ -127,7 +129,10 @@ def trend_chart(history: WindowHistory, control: str) -> str:
     try:
         for rule, cells in rows.groupby("rule", sort=False):
             judged = cells[cells["status"] != "error"].set_index("period")["exceptions"]
-            axes.plot(labels, [judged.get(label, float("nan")) for label in labels], marker="o", label=rule)
+            axes.plot(range(len(labels)), [judged.get(label, float("nan")) for label in labels], marker="o",
+                      markersize=3 if len(labels) > 12 else 5, label=rule)
+        step = max(1, -(-len(labels) // 12))  # at most 12 labelled ticks: a long window stays legible
+        axes.set_xticks(range(0, len(labels), step), labels[::step], fontsize=8)
         axes.set_title(f"{control}: exceptions per rule", fontsize=10, loc="left")
         axes.set_ylabel("exceptions")
         axes.set_ylim(bottom=0)

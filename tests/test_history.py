@@ -21,7 +21,7 @@ CC61, CC63 = ("CC6.1", "10_access"), ("CC6.3", "10_access")
 
 
 def package(out: Path, period: str, run_id: str, rules: dict, *, status: str | None = None,
-            responded: tuple = ()) -> Path:
+            responded: tuple = (), options: dict | None = None) -> Path:
     """A finished package of `period`: rules maps (control, notebook, rule) to (population, [record keys])
     or to "error"; every exception's system is okta; keys in `responded` carry a response."""
     builder = PackageBuilder(out, period, run_id=run_id)
@@ -56,7 +56,8 @@ def package(out: Path, period: str, run_id: str, rules: dict, *, status: str | N
         parsed = parse_period(period)
         return builder.finish({"schema_version": 2, "status": overall, "exit_code": 0, "prepared_by": "test",
                                "period": {"label": parsed.label, "start": str(parsed.start), "end": str(parsed.end)},
-                               "controls": sorted(controls.values(), key=lambda c: c["control"])})
+                               "controls": sorted(controls.values(), key=lambda c: c["control"]),
+                               "options": options or {"mask_pii": False, "mask_key": None}})
 
 
 def mfa(population, *keys):
@@ -162,6 +163,15 @@ def test_each_control_has_a_summary_for_the_type_2_reader(history):
     assert cc61.startswith("CC6.1 operated without exception in 0 of 4 quarter(s)")
     assert "2026-Q1: 3 exception(s) (mfa_enabled 2, no_generic_accounts 1), 2 remediated by 2026-Q2, " \
            "1 still found in 2026-Q2" in cc61
+
+
+def test_a_run_masked_with_a_key_of_its_own_is_a_caution_beside_the_comparison(tmp_path):
+    package(tmp_path, Q1, "20260405T060000Z-00000b", mfa(10, A), options={"mask_pii": True, "mask_key": "per-run"})
+    package(tmp_path, Q2, "20260705T060000Z-00000c", mfa(10, B),
+            options={"mask_pii": True, "mask_key": "user-supplied"})
+    judged = judge_window(read_runs(tmp_path))
+    assert len(judged.cautions) == 1 and judged.cautions[0].startswith("2026-Q1: ")
+    assert "--mask-key" in judged.cautions[0]
 
 
 def test_window_periods_are_the_months_or_quarters_wholly_inside_it():
