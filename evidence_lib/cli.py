@@ -407,11 +407,12 @@ def history(runs_dir: Path, window: str | None, entity: str | None, every: str |
         run = judged.used.get(label)
         click.echo(f"{label:<12} {'run ' + run.run_id + ' ' + run.status if run else 'gap: no verified evidence'}")
     for run in judged.failed:
-        click.echo(f"failed verification: {run.path} ({run.problem})", err=True)
+        click.echo(f"not used: {run.path}: {run.problem}", err=True)
     for gap in judged.gaps:
         click.echo(f"gap: {gap['period']} {gap['control'] or 'every control'}: {gap['reason']}")
     kinds = judged.changes["kind"].value_counts()
-    click.echo(f"\n{judged.status}: {len(judged.gaps)} gap(s), {len(judged.failed)} package(s) failing verification; "
+    click.echo(f"\nwindow {judged.status}: {len(judged.gaps)} gap(s), {len(judged.failed)} package(s) failing "
+               f"verification; "
                f"exceptions between periods: {kinds.get('recurring', 0)} recurring, "
                f"{kinds.get('remediated', 0)} remediated, {kinds.get('new', 0)} new")
     click.echo(f"open {folder / 'index.html'}")

@@ -204,7 +204,7 @@ def test_evidence_history_cli_writes_beside_the_runs_and_skips_its_own_packages(
     out = tmp_path / "history"
     done = run_cli("history", runs["out"], "--window", "2026-01-01..2026-12-31", "--out", out)
     assert done.exit_code == 2, done.output  # a gap and a package failing verification
-    assert "gap: 2026-Q4" in done.output and "failed verification:" in done.output
+    assert "gap: 2026-Q4" in done.output and "fails verification: changed: 10_access/exceptions.csv" in done.output
     (written,) = (out / "2026-01-01..2026-12-31").iterdir()
     assert run_cli("verify", written).exit_code == 0
     beside = run_cli("history", runs["out"], "--window", "2026-Q1")  # default --out: the runs folder itself
