@@ -14,6 +14,7 @@ from evidence_lib.history import entity_root, judge_window, read_runs, window_pe
 from evidence_lib.history_report import write_history
 from evidence_lib.package import INCOMPLETE_PREFIX, MANIFEST, PackageBuilder, verify
 from evidence_lib.period import parse_period
+from tests.test_redteam_run import with_stand_ins  # noqa: F401 - a fixture
 
 Q1, Q2, Q3, Q4 = "2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"
 A, B, C, E, G = ("ana@x.example", "ben@x.example", "cy@x.example", "eve@x.example", "shared.support@x.example")
@@ -242,3 +243,17 @@ def test_the_airflow_example_compiles_and_maps_data_intervals_to_periods():
     # a quarterly interval 2026-07-01..2026-10-01 is Q3; the first one of the year is last year's Q4
     assert namespace["period_of"](datetime(2026, 10, 1, 6)) == "2026-Q3"
     assert namespace["period_of"](datetime(2026, 1, 1, 6)) == "2025-Q4"
+
+
+def test_history_reads_a_package_that_evidence_run_wrote(with_stand_ins, sample_copy, tmp_path, run_cli):  # noqa: F811
+    """The real run's layout and manifest (stand-in notebooks, one control), as history reads them."""
+    with_stand_ins()
+    out = tmp_path / "out"
+    finished = run_cli("run", "--period", "previous-quarter", "--as-of", "2026-10-01", "--evidence-dir", sample_copy,
+                       "--out", out, "--jobs", 1, "--only", "CC1.4")
+    assert finished.exit_code == 0, finished.output
+    (out / Q3 / f"{INCOMPLETE_PREFIX}20261001T000000Z-abcdef").mkdir()  # a run killed half-way
+    judged = judge_window(read_runs(out))
+    assert [p.label for p in judged.periods] == [Q3] and not judged.failed and not judged.gaps
+    assert judged.matrix[["control", "period", "status"]].values.tolist() == [["CC1.4", Q3, "pass"]]
+    assert judged.status == "pass"
