@@ -35,6 +35,8 @@ KEY = ["control", "rule", "system", "record_key"]
 #: what happened to an exception between two consecutive periods that both ran
 RECURRING, REMEDIATED, NEW = "recurring", "remediated", "new"
 MONTH = re.compile(r"\d{4}-\d{2}")
+#: a run folder's name (evidence_lib.package.new_run_id): one without its manifest is a broken package
+RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]+")
 
 
 class HistoryError(EvidenceError):
@@ -74,6 +76,8 @@ def read_runs(root: Path) -> list[FoundRun]:
         for run_dir in sorted(p for p in period_dir.iterdir() if p.is_dir()):
             if run_dir.name.startswith(INCOMPLETE_PREFIX) or run_dir.is_symlink():
                 continue
+            if not RUN_ID.fullmatch(run_dir.name) and not (run_dir / MANIFEST).exists():
+                continue  # a folder that is no run (a report folder under --out, say), not a broken one
             run = _read_run(run_dir)
             if run is not None:
                 found.append(run)
@@ -81,7 +85,7 @@ def read_runs(root: Path) -> list[FoundRun]:
 
 
 def _read_run(run_dir: Path) -> FoundRun | None:
-    run = FoundRun(run_dir, None, run_dir.name)
+    run = FoundRun(run_dir, _folder_period(run_dir), run_dir.name)  # until its manifest says
     try:
         run.manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
         if run.manifest.get("kind") == HISTORY_KIND:
@@ -101,6 +105,14 @@ def _read_run(run_dir: Path) -> FoundRun | None:
     if not verification.ok:
         run.problem = "fails verification: " + "; ".join(verification.lines())
     return run
+
+
+def _folder_period(run_dir: Path) -> Period | None:
+    """The period its folder names: where a package whose manifest cannot be read belongs."""
+    try:
+        return parse_period(run_dir.parent.name)
+    except EvidenceError:
+        return None
 
 
 # -- the window -----------------------------------------------------------------------------------

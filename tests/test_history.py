@@ -101,6 +101,8 @@ def runs(tmp_path_factory) -> dict:
         "before": package(out, "2025-Q4", "20260105T060000Z-000007", {**mfa(90, B), **generic(90)}),
     }
     tamper(made["q3_tampered"], "10_access/exceptions.csv")
+    (out / Q2 / "notes").mkdir()  # not a run: ignored
+    (out / Q4 / "20270107T060000Z-00000f").mkdir()  # a run folder without its manifest: listed, not used
     (out / Q4 / f"{INCOMPLETE_PREFIX}20270106T060000Z-000008").mkdir()
     return {"out": out, **made}
 
@@ -123,9 +125,11 @@ def test_the_window_rests_on_the_latest_complete_verified_run_of_each_period(his
 
 
 def test_a_tampered_package_is_listed_as_failing_verification_and_left_out(history, runs):
-    assert [run.path for run in history.failed] == [runs["q3_tampered"]]
+    assert [run.path.name for run in history.failed] == ["20261006T060000Z-000005", "20270107T060000Z-00000f"]
+    assert "manifest.json not found" in history.failed[1].problem
     assert "changed: 10_access/exceptions.csv" in history.failed[0].note
     assert history.used[Q3].path == runs["q3"]  # the later, tampered run would have been chosen
+    assert "notes" not in {run.path.name for run in history.runs}
 
 
 def test_periods_without_verified_evidence_and_controls_not_judged_are_gaps(history):
