@@ -20,7 +20,9 @@ from evidence_lib.results import RuleResult, Validation, record_keys
 from evidence_lib.sources.responses_file import RESPONSES, Response, Responses, ResponsesError
 
 # Columns added to every exception row, in this order.
-COLUMNS = ("response_status", "classification", "response", "remediation", "approved_by", "approved_at", "expires")
+# Named apart from the views' own columns (a change's `approved_at` is its approval, not the response's).
+COLUMNS = ("response_status", "response_classification", "response", "response_remediation", "response_approved_by",
+           "response_approved_at", "response_expires")
 
 
 def check_against(responses: Responses, catalog: Catalog) -> None:
@@ -77,5 +79,5 @@ def _cell(response: Response | None, name: str, as_of: date) -> str:
         return "open (response expired)" if response.expires and response.expires < as_of else "responded"
     if response is None:
         return ""
-    value = getattr(response, name)
+    value = getattr(response, name.removeprefix("response_") if name != "response" else name)
     return value.isoformat() if isinstance(value, date) else str(value or "")

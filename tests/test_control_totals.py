@@ -97,6 +97,12 @@ def test_a_file_that_did_not_load_is_not_reconciled_its_load_problem_stands(fold
 
 
 def test_the_inventory_shows_where_each_export_came_from(folder):
+    for path in (SCREENING, OKTA):  # the sample says where its exports came from: start from none
+        spec = declaration(folder)
+        entry = next(f for f in spec["files"] if f["path"] == path)
+        for key in ("source", "extracted_by", "control_total"):
+            entry.pop(key, None)
+        declare(folder, spec)
     redeclare(folder, OKTA, source="Okta admin console: Reports > User export (CSV)",
               extracted_by="it-ops@northwind.example", extracted_at="2026-10-01T06:05:00Z")
     (folder / "notes.txt").write_text("not evidence", encoding="utf-8")

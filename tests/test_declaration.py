@@ -173,6 +173,10 @@ def test_where_an_export_came_from_is_typed(sample_copy):
 
 
 def test_the_origin_fields_are_optional(sample_copy):
+    spec = declaration(sample_copy)
+    for key in ("source", "extracted_by", "control_total"):
+        spec["files"][1].pop(key, None)
+    declare(sample_copy, spec)
     declared = read_declaration(sample_copy).files[1]
     assert (declared.source, declared.extracted_by, declared.control_total, declared.control_total_source) == (
         None, None, None, None)

@@ -9,6 +9,7 @@ import yaml
 from evidence_lib.controls import load_catalog
 from evidence_lib.parameters import ParameterError
 from evidence_lib.period import parse_period
+from evidence_lib.responses import COLUMNS as RESPONSE_COLUMNS
 from evidence_lib.sources.folder import load_folder
 from evidence_lib.validate import validate
 from tests.conftest import SAMPLE
@@ -37,7 +38,8 @@ def test_every_rule_reports_a_population_and_the_rows_an_auditor_needs(baseline)
     for result in (r for control in baseline.controls for r in control.rules):
         assert result.population > 0 and result.status == "exceptions"
         # the rule's columns, then where each row came from (trace to source)
-        assert list(result.exceptions.columns) == [*result.rule.show, "source_file", "source_row", "source_values"]
+        assert list(result.exceptions.columns) == [*result.rule.show, "source_file", "source_row", "source_values",
+                                                   *RESPONSE_COLUMNS]
     late = next(r for r in baseline.rules if r.rule.rule_id == "deprovisioned_within_sla").exceptions
     assert sorted(late["deprovision_lag_days"].astype(int)) == [3, 4, 5, 12]
 

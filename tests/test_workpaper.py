@@ -65,7 +65,7 @@ def test_responses_show_responded_expired_and_stale_and_the_index_counts_them(sa
     rules = {r["rule"]: r for c in results["controls"] for r in c["rules"]}
     by_key = {(row.get("system"), row["account_id"]): row for row in rules["mfa_enabled"]["exceptions"]}
     assert by_key[(responded["system"], responded["key"])]["response_status"] == "responded"
-    assert by_key[(responded["system"], responded["key"])]["remediation"] == responded["remediation"]
+    assert by_key[(responded["system"], responded["key"])]["response_remediation"] == responded["remediation"]
     dormant = {(row.get("system"), row["account_id"]): row for row in rules["no_dormant_accounts"]["exceptions"]}
     assert dormant[(expired["system"], expired["key"])]["response_status"] == "open (response expired)"
     assert rules["mfa_enabled"]["status"] == "exceptions"  # the auditor judges, not the response
