@@ -196,6 +196,8 @@ def _check_controls(evidence, period, as_of, overrides, json_path) -> int:
                    "so that pseudonyms stay the same across runs (default: a random key for this run only).")
 @click.option("--with-code", is_flag=True, help="Show the notebooks' code in the HTML reports.")
 @click.option("--pdf", is_flag=True, help="Also print every report and the index to PDF (needs Chromium).")
+@click.option("--with-explore", is_flag=True,
+              help="Also run notebooks/90_explore.ipynb (follow a person, an account or a change) into the package.")
 @click.option(
     "--as-of",
     help="The date the evidence describes (default: the declared export time); "
@@ -209,8 +211,8 @@ def _check_controls(evidence, period, as_of, overrides, json_path) -> int:
 @click.option("--preparer", metavar="NAME",
               help="Who prepared the package, recorded in manifest.json and shown in every report (default: "
                    "`git config user.name` of the evidence folder's repository, else the login name).")
-def run(period, start, end, evidence_dir, out, only, jobs, mask_pii, mask_key, with_code, pdf, as_of, params,
-        allow_period_mismatch, preparer) -> None:
+def run(period, start, end, evidence_dir, out, only, jobs, mask_pii, mask_key, with_code, pdf, with_explore, as_of,
+        params, allow_period_mismatch, preparer) -> None:
     """Execute every notebook for PERIOD and write the evidence package.
 
     Writes OUT/<period>/<run-id>/ with index.html, manifest.json and, per notebook, executed.ipynb,
@@ -242,7 +244,7 @@ def run(period, start, end, evidence_dir, out, only, jobs, mask_pii, mask_key, w
     result = run_period(period, evidence_dir=evidence_dir or SAMPLES_DIR / period, out=out, only=tuple(only),
                         jobs=jobs, mask_pii=mask_pii, mask_key_file=mask_key, with_code=with_code, as_of=as_of,
                         parameters=overrides, allow_period_mismatch=allow_period_mismatch, preparer=preparer,
-                        pdf=pdf)
+                        pdf=pdf, with_explore=with_explore)
     for outcome in result.outcomes:
         click.echo(f"{outcome.name:<24} {outcome.status:<10} {outcome.seconds:6.1f}s  {outcome.error}")
     click.echo(f"\n{result.status}: package written in {result.seconds:.1f}s")

@@ -34,6 +34,8 @@ __all__ = ["EXIT_CODES", "INVENTORY_NOTEBOOK", "MANIFEST_SCHEMA_VERSION", "Noteb
            "RunError", "RunPlan", "RunResult", "execute_plan", "plan_run", "run_notebook", "run_period"]
 
 INVENTORY_NOTEBOOK = "00_inventory.ipynb"
+#: the analyst's notebook (trail.py): packaged only when asked for (`evidence run --with-explore`)
+EXPLORE_NOTEBOOK = "90_explore.ipynb"
 #: the latest as-of date a run accepts, in days after the period ends (the export may come months later)
 AS_OF_DAYS_AFTER = 400
 #: characters of a preparer's name (it is shown in every header)
@@ -59,7 +61,7 @@ def run_period(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, .
                mask_pii: bool = False, mask_key_file: Path | None = None, with_code: bool = False,
                as_of: str | None = None, parameters: dict | None = None, allow_period_mismatch: bool = False,
                preparer: str | None = None, pdf: bool = False, notebooks_dir: Path = NOTEBOOKS_DIR,
-               progress: bool = True) -> RunResult:
+               progress: bool = True, with_explore: bool = False) -> RunResult:
     """Execute the period's notebooks and write the evidence package; never overwrites a finished run.
 
     Everything a user can get wrong is checked (`plan_run`) before anything is written. Any failure
@@ -70,7 +72,7 @@ def run_period(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, .
     run_plan = plan_run(period, evidence_dir=evidence_dir, out=out, only=only, jobs=jobs, mask_pii=mask_pii,
                         mask_key_file=mask_key_file, with_code=with_code, as_of=as_of, parameters=parameters,
                         allow_period_mismatch=allow_period_mismatch, preparer=preparer, pdf=pdf,
-                        notebooks_dir=notebooks_dir)
+                        notebooks_dir=notebooks_dir, with_explore=with_explore)
     evidence = snapshot_evidence(run_plan.evidence_dir)
     with _mask_key(run_plan.mask_pii, run_plan.mask_key_file) as (key_file, key_kind):
         builder = PackageBuilder(run_plan.out, run_plan.period.label)
@@ -115,7 +117,8 @@ class RunPlan:
 def plan_run(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, ...] = (), jobs: int = 2,
              mask_pii: bool = False, mask_key_file: Path | None = None, with_code: bool = False,
              as_of: str | None = None, parameters: dict | None = None, allow_period_mismatch: bool = False,
-             preparer: str | None = None, pdf: bool = False, notebooks_dir: Path = NOTEBOOKS_DIR) -> RunPlan:
+             preparer: str | None = None, pdf: bool = False, notebooks_dir: Path = NOTEBOOKS_DIR,
+             with_explore: bool = False) -> RunPlan:
     """Check every argument (RunError, DeclarationError, ParameterError... naming what to fix) and write nothing."""
     parsed = parse_period(period)
     catalog = load_catalog()
@@ -123,7 +126,9 @@ def plan_run(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, ...
     as_of = check_as_of(as_of, parsed)
     evidence_dir = Path(evidence_dir).resolve()
     check_evidence_period(evidence_dir, parsed, allow_mismatch=allow_period_mismatch)
-    notebooks = plan(only)
+    if with_explore and mask_pii:
+        raise RunError("--with-explore shows people's records unmasked: run it without --mask-pii")
+    notebooks = plan(only, with_explore=with_explore)
     notebooks_dir = Path(notebooks_dir)
     missing = [n for n in notebooks if not (notebooks_dir / n).is_file()]
     if missing:
@@ -138,8 +143,9 @@ def plan_run(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, ...
                    allow_period_mismatch=allow_period_mismatch, pdf=pdf, catalog=catalog)
 
 
-def plan(only: tuple[str, ...] = ()) -> dict[str, list[str]]:
-    """notebook file -> the control ids it tests, for every control (or only those asked for)."""
+def plan(only: tuple[str, ...] = (), *, with_explore: bool = False) -> dict[str, list[str]]:
+    """notebook file -> the control ids it tests, for every control (or only those asked for), and the
+    explore notebook (testing none) when asked for."""
     catalog = load_catalog()
     known = [c.control_id for c in catalog.controls]
     unknown = [c for c in only if c not in known]
@@ -149,6 +155,8 @@ def plan(only: tuple[str, ...] = ()) -> dict[str, list[str]]:
     for control in catalog.controls:
         if not only or control.control_id in only:
             notebooks.setdefault(control.notebook, []).append(control.control_id)
+    if with_explore:
+        notebooks[EXPLORE_NOTEBOOK] = []
     return notebooks
 
 

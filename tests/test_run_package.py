@@ -26,7 +26,7 @@ from evidence_lib.package import (
     verify,
 )
 from evidence_lib.project import NOTEBOOKS_DIR
-from evidence_lib.run import RunError, default_preparer, plan_run, run_period
+from evidence_lib.run import EXPLORE_NOTEBOOK, RunError, default_preparer, plan_run, run_period
 from tests.conftest import PERIOD, SAMPLE, evidence
 
 
@@ -52,7 +52,7 @@ def test_sample_period_run_finds_exactly_the_planted_exceptions(sample_run):
 
 def test_package_layout_and_manifest(sample_run):
     _, run_dir = sample_run
-    notebooks = sorted(p.stem for p in NOTEBOOKS_DIR.glob("*.ipynb"))
+    notebooks = sorted(p.stem for p in NOTEBOOKS_DIR.glob("*.ipynb") if p.name != EXPLORE_NOTEBOOK)  # --with-explore
     assert sorted(p.name for p in run_dir.iterdir() if p.is_dir()) == notebooks
     for name in notebooks:
         assert {p.name for p in (run_dir / name).iterdir()} == {"executed.ipynb", "report.html", "results.json",
@@ -111,7 +111,7 @@ def test_the_preparer_is_in_the_manifest_every_report_header_and_the_index(sampl
     preparer = _git_user_or_login(SAMPLE)
     assert json.loads((run_dir / MANIFEST).read_text())["prepared_by"] == preparer
     reports = sorted(run_dir.glob("*/report.html"))
-    assert len(reports) == len(list(NOTEBOOKS_DIR.glob("*.ipynb")))
+    assert len(reports) == len([p for p in NOTEBOOKS_DIR.glob("*.ipynb") if p.name != EXPLORE_NOTEBOOK])
     for report in reports:
         assert f"<tr><th>Prepared by</th><td>{escape(preparer)}</td></tr>" in report.read_text(), report
     index = (run_dir / "index.html").read_text()
