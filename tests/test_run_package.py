@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import nbformat
 import pandas as pd
 import pytest
+import yaml
 from markupsafe import escape
 
 from evidence_lib.controls import load_catalog
@@ -73,11 +74,16 @@ def test_index_shows_every_control_with_its_status_and_exception_count(sample_ru
     _, run_dir = sample_run
     page = (run_dir / "index.html").read_text()
     expected = pd.read_csv(SAMPLE / "expected_exceptions.csv", dtype=str, keep_default_na=False)
+    responses = yaml.safe_load((SAMPLE / "responses.yaml").read_text())["responses"]
     for control in load_catalog().controls:
         count = int((expected["control"] == control.control_id).sum())
         row = page.split(f"<td>{control.control_id}</td>", 1)[1].split("</tr>", 1)[0]
         assert '<span class="status exceptions">exceptions</span>' in row
-        assert f'<td class="number">{count}<br><small>{count} open, 0 responded</small></td>' in row
+        # the sample's responses.yaml answers planted exceptions; one with an expiry has lapsed
+        responded = sum(1 for r in responses if r["control"] == control.control_id and "expires" not in r
+                        and ((expected["rule"] == r["rule"]) & (expected["record_key"] == r["key"])).any())
+        assert f'<td class="number">{count}<br><small>{count - responded} open, {responded} responded</small></td>' \
+            in row
         assert f'href="{control.notebook.removesuffix(".ipynb")}/report.html"' in row
 
 

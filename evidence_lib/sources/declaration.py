@@ -65,7 +65,7 @@ from evidence_lib.sources.limits import MAX_YAML_BYTES, read_regular_file
 from evidence_lib.sources.load import BAD_ROW_POLICIES
 from evidence_lib.sources.mapping import DEFAULT_PLACEHOLDERS, normalise_system, not_a_column
 from evidence_lib.sources.safe_yaml import load_yaml
-from evidence_lib.sources.schemas import SCHEMAS
+from evidence_lib.sources.schemas import SCHEMAS, EvidenceType
 
 DECLARATION = "evidence.yaml"
 TOP_KEYS = ("company", "period", "exported_at", "extracted_at", "domains", "placeholders", "scope", "ignore",
@@ -82,7 +82,7 @@ _DOMAIN = re.compile(r"(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+(?:[^\W\d_]{2,63}|xn--
 @dataclass(frozen=True)
 class Declared:
     path: str  # relative to the folder, as written in evidence.yaml
-    evidence_type: str
+    evidence_type: EvidenceType
     format: str
     system: str | None = None
     exported_at: str | None = None  # when the export was taken (`extracted_at:` in evidence.yaml is the same)
@@ -223,7 +223,7 @@ def _declared(entry, number: int, folder: Path, shown: str, exported_at: str | N
     control_total, control_total_source = _control_total(entry, where, shown, problems)
     return Declared(
         path=str(entry["path"]),
-        evidence_type=entry["type"],
+        evidence_type=EvidenceType(entry["type"]),
         format=str(entry["format"]),
         system=normalise_system(entry["system"]) if entry.get("system") else None,
         exported_at=_export_time(entry, where, shown, problems, default=exported_at),

@@ -7,6 +7,7 @@ see these names, whatever the vendor called them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -19,9 +20,23 @@ class Column:
     unmapped: object = None  # the value when a vendor's export has no such column at all
 
 
+class EvidenceType(StrEnum):
+    """What an evidence file holds. A str, so evidence.yaml's `type:` and JSON read and compare as its value."""
+
+    HR_ROSTER = "hr_roster"
+    ACCOUNTS = "accounts"
+    CHANGE_TICKETS = "change_tickets"
+    DEPLOYMENTS = "deployments"
+    TRAINING = "training"
+    BACKGROUND_CHECKS = "background_checks"
+    ACCESS_REVIEWS = "access_reviews"
+    SERVICE_ACCOUNTS = "service_accounts"
+    IDENTITY_ALIASES = "identity_aliases"
+
+
 @dataclass(frozen=True)
 class Schema:
-    evidence_type: str
+    evidence_type: EvidenceType
     description: str
     key: tuple[str, ...]
     columns: tuple[Column, ...]
@@ -51,7 +66,7 @@ def _c(name, kind, required=False, values=(), description="", unmapped=None):
 
 
 HR_ROSTER = Schema(
-    "hr_roster",
+    EvidenceType.HR_ROSTER,
     "Everyone employed or contracted in the period, with hire and termination dates.",
     key=("employee_id",),
     columns=(
@@ -69,7 +84,7 @@ HR_ROSTER = Schema(
 )
 
 ACCOUNTS = Schema(
-    "accounts",
+    EvidenceType.ACCOUNTS,
     "The accounts of one system as exported on the export date.",
     key=("system", "account_id"),
     key_must_be_unique=False,
@@ -92,7 +107,7 @@ ACCOUNTS = Schema(
 )
 
 CHANGE_TICKETS = Schema(
-    "change_tickets",
+    EvidenceType.CHANGE_TICKETS,
     "Change requests with their approval trail.",
     key=("ticket_id",),
     columns=(
@@ -111,7 +126,7 @@ CHANGE_TICKETS = Schema(
 )
 
 DEPLOYMENTS = Schema(
-    "deployments",
+    EvidenceType.DEPLOYMENTS,
     "Every change that reached production in the period: the population CC8.1 samples from.",
     key=("deploy_id",),
     columns=(
@@ -126,7 +141,7 @@ DEPLOYMENTS = Schema(
 )
 
 TRAINING = Schema(
-    "training",
+    EvidenceType.TRAINING,
     "Security awareness training completions from the LMS.",
     # People are named by employee id, or by e-mail where the LMS knows no employee ids.
     key=("employee_id", "email", "course", "completed_at"),
@@ -142,7 +157,7 @@ TRAINING = Schema(
 )
 
 BACKGROUND_CHECKS = Schema(
-    "background_checks",
+    EvidenceType.BACKGROUND_CHECKS,
     "Pre-employment screening results.",
     key=("employee_id", "email"),
     columns=(
@@ -157,7 +172,7 @@ BACKGROUND_CHECKS = Schema(
 )
 
 ACCESS_REVIEWS = Schema(
-    "access_reviews",
+    EvidenceType.ACCESS_REVIEWS,
     "The period's user access review: one decision per reviewed account, with its sign-off.",
     key=("system", "account_id", "period"),
     declared=("system",),
@@ -174,7 +189,7 @@ ACCESS_REVIEWS = Schema(
 )
 
 SERVICE_ACCOUNTS = Schema(
-    "service_accounts",
+    EvidenceType.SERVICE_ACCOUNTS,
     "The registry of approved non-human accounts, each with an accountable owner.",
     key=("system", "account_id"),
     declared=("system",),
@@ -190,7 +205,7 @@ SERVICE_ACCOUNTS = Schema(
 )
 
 IDENTITY_ALIASES = Schema(
-    "identity_aliases",
+    EvidenceType.IDENTITY_ALIASES,
     "Explicit account-to-person links for accounts that carry no e-mail (GitHub logins).",
     key=("system", "account_id"),
     declared=("system",),
@@ -202,7 +217,7 @@ IDENTITY_ALIASES = Schema(
     ),
 )
 
-SCHEMAS: dict[str, Schema] = {
+SCHEMAS: dict[EvidenceType, Schema] = {
     s.evidence_type: s
     for s in (
         HR_ROSTER,
