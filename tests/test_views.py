@@ -3,7 +3,7 @@
 import pandas as pd
 
 from evidence_lib.period import parse_period
-from evidence_lib.sources.mapping import empty_frame
+from evidence_lib.sources.apply import empty_frame
 from evidence_lib.sources.schemas import SCHEMAS
 from evidence_lib.views import account_view, change_view, deployment_view, new_hire_view, staff_view
 

@@ -26,6 +26,7 @@ from evidence_lib.errors import (
     located,
     shorten,
 )
+from evidence_lib.sources.apply import empty_frame
 from evidence_lib.sources.contain import relative_name
 from evidence_lib.sources.declaration import (  # noqa: F401 - the folder's public names
     DECLARATION,
@@ -37,7 +38,7 @@ from evidence_lib.sources.declaration import (  # noqa: F401 - the folder's publ
 )
 from evidence_lib.sources.limits import MAX_YAML_BYTES, read_regular_file
 from evidence_lib.sources.load import LoadedEvidence, load_data
-from evidence_lib.sources.mapping import Mapping, empty_frame, load_mapping, resolve_mapping, with_overrides
+from evidence_lib.sources.mapping import Mapping, load_mapping, resolve_mapping, with_overrides
 from evidence_lib.sources.responses_file import RESPONSES, Responses, read_responses
 from evidence_lib.sources.schemas import SCHEMAS
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pandas as pd
 
 from evidence_lib.errors import LoadError, Problem, located, shorten
+from evidence_lib.sources.apply import apply_mapping
 from evidence_lib.sources.limits import read_regular_file
-from evidence_lib.sources.mapping import Mapping, apply_mapping, normalise_system
+from evidence_lib.sources.mapping import Mapping, normalise_system
 from evidence_lib.sources.readers import ReadOptions, read_table
 
 BAD_ROW_POLICIES = ("fail", "quarantine")
