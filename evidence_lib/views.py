@@ -251,3 +251,32 @@ def staff_view(roster: pd.DataFrame, training: pd.DataFrame, *, period: Period, 
     frame["last_training_at"] = lookup(frame["employee_id"], last)
     frame["days_since_training"] = _days(pd.Series(as_of_day, index=frame.index), _utc_day(frame["last_training_at"]))
     return frame.reset_index(drop=True)
+
+
+SLA_SEVERITIES = ("critical", "high")  # the severities a remediation deadline applies to
+
+
+def vulnerability_view(findings: pd.DataFrame, *, period: Period, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Every critical and high finding open at any time in the period, with its calendar days to closing.
+
+    A finding is closed when fixed (at fixed_at) or dismissed (at dismissed_at); `days_to_close`
+    counts UTC days from first detection to closing, `days_open` the days from first detection to
+    the export for a finding still open. A closed finding without its closing time keeps no days:
+    it cannot show it met its deadline.
+    """
+    start, end = _period_bounds(period)
+    state = findings["state"].astype("str")
+    closed_at = findings["fixed_at"].where(state == "fixed", findings["dismissed_at"].where(state == "dismissed"))
+    closed = state.isin(["fixed", "dismissed"]) & findings["state"].notna()
+    open_in_period = (findings["first_seen"] < end) & ~(closed & closed_at.notna() & (closed_at < start))
+    keep = findings["severity"].astype("str").isin(SLA_SEVERITIES) & open_in_period.fillna(False)
+    frame = findings.loc[keep, _traced(findings, ["finding_id", "asset", "title", "package", "severity", "state",
+                                                  "first_seen", "fixed_at", "dismissed_at"])].copy()
+    frame["severity"] = frame["severity"].astype("str")
+    frame["closed"] = closed[keep].astype(bool)
+    frame["closed_at"] = closed_at[keep]
+    first_day = _utc_day(frame["first_seen"])
+    frame["days_to_close"] = _days(_utc_day(frame["closed_at"]), first_day)
+    as_of_day = as_of.tz_convert("UTC").tz_localize(None).normalize()
+    frame["days_open"] = _days(pd.Series(as_of_day, index=frame.index), first_day).where(~frame["closed"])
+    return frame.reset_index(drop=True)

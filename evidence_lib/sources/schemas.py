@@ -32,6 +32,7 @@ class EvidenceType(StrEnum):
     ACCESS_REVIEWS = "access_reviews"
     SERVICE_ACCOUNTS = "service_accounts"
     IDENTITY_ALIASES = "identity_aliases"
+    VULNERABILITY_FINDINGS = "vulnerability_findings"
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,24 @@ IDENTITY_ALIASES = Schema(
     ),
 )
 
+VULNERABILITY_FINDINGS = Schema(
+    EvidenceType.VULNERABILITY_FINDINGS,
+    "Vulnerability findings from a scanner or dependency alerts, open and closed, as exported on the export date.",
+    key=("finding_id",),
+    columns=(
+        _c("finding_id", "string", True),
+        _c("asset", "string", True, description="the host, image or repository the finding is on"),
+        _c("title", "string"),
+        _c("package", "string"),
+        _c("severity", "enum", True, ("critical", "high", "medium", "low")),
+        _c("state", "enum", True, ("open", "fixed", "dismissed")),
+        _c("first_seen", "datetime", True, description="when the finding was first detected"),
+        _c("fixed_at", "datetime"),
+        _c("dismissed_at", "datetime"),
+        _c("dismissed_reason", "string"),
+    ),
+)
+
 SCHEMAS: dict[EvidenceType, Schema] = {
     s.evidence_type: s
     for s in (
@@ -229,5 +248,6 @@ SCHEMAS: dict[EvidenceType, Schema] = {
         ACCESS_REVIEWS,
         SERVICE_ACCOUNTS,
         IDENTITY_ALIASES,
+        VULNERABILITY_FINDINGS,
     )
 }
