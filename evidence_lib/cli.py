@@ -211,8 +211,10 @@ def _check_controls(evidence, period, as_of, overrides, json_path) -> int:
 @click.option("--preparer", metavar="NAME",
               help="Who prepared the package, recorded in manifest.json and shown in every report (default: "
                    "`git config user.name` of the evidence folder's repository, else the login name).")
+@click.option("--sign", "sign", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="KEY",
+              help="Sign manifest.json with this Ed25519 private key (`evidence keygen`): writes manifest.sig.")
 def run(period, start, end, evidence_dir, out, only, jobs, mask_pii, mask_key, with_code, pdf, with_explore, as_of,
-        params, allow_period_mismatch, preparer) -> None:
+        params, allow_period_mismatch, preparer, sign) -> None:
     """Execute every notebook for PERIOD and write the evidence package.
 
     Writes OUT/<period>/<run-id>/ with index.html, manifest.json and, per notebook, executed.ipynb,
@@ -244,11 +246,13 @@ def run(period, start, end, evidence_dir, out, only, jobs, mask_pii, mask_key, w
     result = run_period(period, evidence_dir=evidence_dir or SAMPLES_DIR / period, out=out, only=tuple(only),
                         jobs=jobs, mask_pii=mask_pii, mask_key_file=mask_key, with_code=with_code, as_of=as_of,
                         parameters=overrides, allow_period_mismatch=allow_period_mismatch, preparer=preparer,
-                        pdf=pdf, with_explore=with_explore)
+                        pdf=pdf, with_explore=with_explore, sign=sign)
     for outcome in result.outcomes:
         click.echo(f"{outcome.name:<24} {outcome.status:<10} {outcome.seconds:6.1f}s  {outcome.error}")
     click.echo(f"\n{result.status}: package written in {result.seconds:.1f}s")
     click.echo(f"open {result.run_dir / 'index.html'}")
+    if sign:
+        click.echo(f"signed: {result.run_dir / 'manifest.sig'}")
     click.echo(f"manifest sha256: {result.manifest_sha256}")
     sys.exit(result.exit_code)
 
@@ -257,24 +261,37 @@ def run(period, start, end, evidence_dir, out, only, jobs, mask_pii, mask_key, w
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--evidence", "evidence_dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
               help="Check this evidence folder against the evidence the run read, instead of the package.")
-def verify(run_dir: Path, evidence_dir: Path | None) -> None:
+@click.option("--key", "key", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="PUBKEY",
+              help="Also check manifest.sig: the manifest was signed with this public key's private key.")
+@click.option("--signoff-key", "signoff_keys", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
+              metavar="PUBKEY", help="Every sign-off must be signed with one of these reviewers' keys (repeatable).")
+def verify(run_dir: Path, evidence_dir: Path | None, key: Path | None, signoff_keys: tuple[Path, ...]) -> None:
     """Re-hash every file of a finished package against its manifest.json, and check its sign-offs.
 
     Names every file changed, added or missing, and every sign-off (RUN_DIR/signoffs/) that does not
     name the current manifest.json; then says who reviewed the package and when, or "not yet reviewed".
     Exit code 0 when the package and its sign-offs are intact, 1 when not, 2 when RUN_DIR is not a
     package. With --evidence DIR, checks DIR (exports, evidence.yaml and custom mapping files)
-    against the hashes of the evidence the run tested instead of the package's files.
+    against the hashes of the evidence the run tested instead of the package's files. With --key,
+    manifest.sig must verify with that public key: a manifest edited to match edited files fails.
 
-    Example: evidence verify out/2026-Q3/20261125T101500Z-1a2b3c --evidence data/samples/2026-Q3
+    Example: evidence verify out/2026-Q3/20261125T101500Z-1a2b3c --key keys/evidence-signing.pub
     """
+    from evidence_lib.package import MANIFEST
     from evidence_lib.package import verify as verify_package
+    from evidence_lib.signing import check_signature, fingerprint, load_public_key
     from evidence_lib.signoff import check_signoffs
 
+    public = load_public_key(key) if key else None
     verification = verify_package(run_dir, evidence_dir)
-    review = check_signoffs(run_dir)
+    review = check_signoffs(run_dir, tuple(load_public_key(k) for k in signoff_keys))
+    unsigned = check_signature(Path(run_dir) / MANIFEST, public) if public else ""
     for line in verification.lines() + [f"sign-off: {problem}" for problem in review.problems]:
         click.echo(line)
+    if public and unsigned:
+        click.echo(f"signature: {unsigned}", err=True)
+    elif public:
+        click.echo(f"{run_dir}: manifest.json is signed by key {fingerprint(public)}")
     checked = f"{evidence_dir} (evidence of {run_dir})" if evidence_dir else str(run_dir)
     if verification.ok:
         click.echo(f"{checked}: every file matches manifest.json")
@@ -285,14 +302,16 @@ def verify(run_dir: Path, evidence_dir: Path | None) -> None:
                    f"{review.manifest_sha256}", err=True)
     for line in review.lines():
         click.echo(line)
-    sys.exit(EXIT_OK if verification.ok and review.ok else EXIT_EXCEPTIONS)
+    sys.exit(EXIT_OK if verification.ok and review.ok and not unsigned else EXIT_EXCEPTIONS)
 
 
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--reviewer", required=True, metavar="NAME", help="Who reviewed the package.")
 @click.option("--note", metavar="TEXT", help="What the review covered, or a reference to the working paper.")
-def signoff(run_dir: Path, reviewer: str, note: str | None) -> None:
+@click.option("--sign", "sign", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="KEY",
+              help="Sign the record with the reviewer's Ed25519 private key: writes <record>.json.sig beside it.")
+def signoff(run_dir: Path, reviewer: str, note: str | None, sign: Path | None) -> None:
     """Sign off a finished package as its reviewer, without changing any of its files.
 
     Adds RUN_DIR/signoffs/<time>-<reviewer>.json, read-only and never over another file: the
@@ -307,10 +326,32 @@ def signoff(run_dir: Path, reviewer: str, note: str | None) -> None:
     """
     from evidence_lib.signoff import sign_off
 
-    path, record = sign_off(run_dir, reviewer, note)
+    path, record = sign_off(run_dir, reviewer, note, key_file=sign)
     click.echo(f"{record.line()}")
-    click.echo(f"sign-off written to {path}")
+    click.echo(f"sign-off written to {path}" + (f" (signed: {path.name}.sig)" if sign else ""))
     click.echo(f"manifest sha256: {record.manifest_sha256}")
+    sys.exit(EXIT_OK)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+def keygen(folder: Path) -> None:
+    """Make an Ed25519 key pair for signing packages and sign-offs: FOLDER/evidence-signing.key and .pub.
+
+    The private key (file mode 600) stays with whoever signs (`evidence run --sign`, `evidence signoff
+    --sign`); give the public key to the auditor (`evidence verify --key`). Existing keys are never
+    overwritten.
+
+    Exit codes: 0 written, 2 a key exists already or cannot be written.
+
+    Example: evidence keygen ~/.evidence-keys
+    """
+    from evidence_lib.signing import fingerprint, generate_keys, load_public_key
+
+    private, public = generate_keys(folder)
+    click.echo(f"private key: {private} (keep it; mode 600)")
+    click.echo(f"public key:  {public} (give it to the auditor)")
+    click.echo(f"fingerprint: {fingerprint(load_public_key(public))}")
     sys.exit(EXIT_OK)
 
 

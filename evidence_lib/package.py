@@ -29,6 +29,8 @@ from evidence_lib.errors import EvidenceError
 MANIFEST = "manifest.json"
 #: reviewers' sign-offs, added beside a finished package: never among the files its manifest hashes
 SIGNOFFS_DIR = "signoffs"
+#: the Ed25519 signature of manifest.json (signing.py), written after the package is finished: never hashed
+MANIFEST_SIGNATURE = "manifest.sig"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 INCOMPLETE_PREFIX = ".incomplete-"
 
@@ -218,8 +220,9 @@ def evidence_hashes(evidence_dir: Path) -> dict[str, str]:
 
 
 def package_files(run_dir: Path) -> dict[str, str]:
-    """relative path -> sha256 of every file a package's manifest hashes: all but manifest.json and signoffs/."""
-    return {path: digest for path, digest in hash_tree(run_dir, skip=(MANIFEST,)).items()
+    """relative path -> sha256 of every file a package's manifest hashes: all but manifest.json, manifest.sig
+    and signoffs/."""
+    return {path: digest for path, digest in hash_tree(run_dir, skip=(MANIFEST, MANIFEST_SIGNATURE)).items()
             if not path.startswith(f"{SIGNOFFS_DIR}/")}
 
 

@@ -61,8 +61,11 @@ def run_period(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, .
                mask_pii: bool = False, mask_key_file: Path | None = None, with_code: bool = False,
                as_of: str | None = None, parameters: dict | None = None, allow_period_mismatch: bool = False,
                preparer: str | None = None, pdf: bool = False, notebooks_dir: Path = NOTEBOOKS_DIR,
-               progress: bool = True, with_explore: bool = False) -> RunResult:
+               progress: bool = True, with_explore: bool = False, sign: Path | None = None) -> RunResult:
     """Execute the period's notebooks and write the evidence package; never overwrites a finished run.
+
+    With sign (an Ed25519 private key file, signing.py), manifest.sig is written beside the finished
+    manifest; the key is read before anything runs.
 
     Everything a user can get wrong is checked (`plan_run`) before anything is written. Any failure
     after that (a write error, Ctrl-C, SIGTERM) stops the workers and their kernels and removes the
@@ -73,6 +76,7 @@ def run_period(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, .
                         mask_key_file=mask_key_file, with_code=with_code, as_of=as_of, parameters=parameters,
                         allow_period_mismatch=allow_period_mismatch, preparer=preparer, pdf=pdf,
                         notebooks_dir=notebooks_dir, with_explore=with_explore)
+    signing_key = _signing_key(sign)
     evidence = snapshot_evidence(run_plan.evidence_dir)
     with _mask_key(run_plan.mask_pii, run_plan.mask_key_file) as (key_file, key_kind):
         builder = PackageBuilder(run_plan.out, run_plan.period.label)
@@ -83,9 +87,21 @@ def run_period(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, .
             manifest = manifest_document(run_plan, builder.run_id, outcomes, evidence, started_at=started_at,
                                          mask_key=key_kind)
             run_dir = write_package(builder, manifest, pdf=run_plan.pdf)
+    if signing_key is not None:
+        from evidence_lib.signing import sign_file
+
+        sign_file(run_dir / MANIFEST, signing_key)
     status = manifest["status"]
     return RunResult(run_dir, EXIT_CODES[status], status, outcomes, round(time.perf_counter() - started_clock, 2),
                      sha256_file(run_dir / MANIFEST))
+
+
+def _signing_key(path: Path | None):
+    if path is None:
+        return None
+    from evidence_lib.signing import load_private_key
+
+    return load_private_key(path)
 
 
 # -- planning: every check a user can fail, before anything is written --------------------------------

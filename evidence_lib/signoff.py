@@ -53,8 +53,11 @@ class Signoff:
 
 
 def sign_off(run_dir: Path, reviewer: str, note: str | None = None, *,
-             now: datetime | None = None) -> tuple[Path, Signoff]:
+             now: datetime | None = None, key_file: Path | None = None) -> tuple[Path, Signoff]:
     """Add RUN_DIR/signoffs/<time>-<reviewer>.json naming the current manifest; no existing file changes.
+
+    With key_file (the reviewer's Ed25519 private key, signing.py), the record's signature is written
+    beside it as <record>.json.sig.
 
     Only a finished package that `verify` finds intact can be signed off: a reviewer approves what
     the manifest says, and the manifest must still describe the files.
@@ -67,6 +70,11 @@ def sign_off(run_dir: Path, reviewer: str, note: str | None = None, *,
     if len(note_text) > NOTE_CHARS:
         raise SignoffError(f"--note: {len(note_text)} characters, more than {NOTE_CHARS}; keep the note short and "
                            f"point to the working paper that holds the detail")
+    key = None
+    if key_file is not None:
+        from evidence_lib.signing import load_private_key
+
+        key = load_private_key(key_file)
     if run_dir.name.startswith(INCOMPLETE_PREFIX):
         raise SignoffError(f"{run_dir}: an unfinished run (its package was never completed); sign off a finished one")
     verification = verify(run_dir)  # PackageError when run_dir is not a package
@@ -77,7 +85,12 @@ def sign_off(run_dir: Path, reviewer: str, note: str | None = None, *,
     when = (now or datetime.now(UTC)).astimezone(UTC)
     record = Signoff(_manifest(run_dir / MANIFEST)["run_id"], sha256_file(run_dir / MANIFEST), reviewer_name,
                      when.isoformat(timespec="seconds"), note_text)
-    return _write_new(run_dir / SIGNOFFS_DIR, f"{when:%Y%m%dT%H%M%SZ}-{slug(reviewer_name)}", record), record
+    path = _write_new(run_dir / SIGNOFFS_DIR, f"{when:%Y%m%dT%H%M%SZ}-{slug(reviewer_name)}", record)
+    if key is not None:
+        from evidence_lib.signing import sign_file
+
+        sign_file(path, key)
+    return path, record
 
 
 @dataclass
@@ -98,8 +111,11 @@ class Review:
         return [s.line() for s in self.signoffs] or ["not yet reviewed"]
 
 
-def check_signoffs(run_dir: Path) -> Review:
+def check_signoffs(run_dir: Path, keys: tuple = ()) -> Review:
     """Every file under RUN_DIR/signoffs/ must be a sign-off record naming the SHA-256 of RUN_DIR/manifest.json.
+
+    A record's signature (<record>.json.sig) sits beside it. With keys (Ed25519 public keys), every
+    record must carry a signature that verifies with one of them.
 
     A sign-off of another manifest (the package was re-written, or the record copied from another run)
     is a problem, listed with the file; so is anything there that is not a sign-off record.
@@ -117,6 +133,8 @@ def check_signoffs(run_dir: Path) -> Review:
     paths = sorted(p for p in folder.rglob("*") if not p.is_dir()) if folder.is_dir() else []
     for path in paths:
         name = path.relative_to(run_dir).as_posix()
+        if path.name.endswith(".json.sig") and path.with_name(path.name[:-4]).is_file():
+            continue  # a record's signature, checked with its record
         record, reason = _read_record(path)
         if record is None:
             review.problems.append(f"{name}: not a sign-off record ({reason})")
@@ -126,10 +144,20 @@ def check_signoffs(run_dir: Path) -> Review:
                                    f" it approves another version of the package")
         elif record.run_id != run_id:
             review.problems.append(f"{name}: {record.reviewer}'s sign-off names run {record.run_id}, not {run_id}")
+        elif keys and (unsigned := _unsigned(path, keys)):
+            review.problems.append(f"{name}: {record.reviewer}'s sign-off: {unsigned}")
         else:
             review.signoffs.append(record)
     review.signoffs.sort(key=lambda s: s.signed_at)
     return review
+
+
+def _unsigned(path: Path, keys: tuple) -> str:
+    """'' when the record's signature verifies with one of keys, else why not."""
+    from evidence_lib.signing import check_signature
+
+    problems = [check_signature(path, key) for key in keys]
+    return "" if "" in problems else problems[0]
 
 
 def slug(name: str) -> str:
