@@ -24,7 +24,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from evidence_lib.controls import load_catalog
 from evidence_lib.errors import EvidenceError
+from evidence_lib.explain import Explanation, explain
 from evidence_lib.identity import person_ids, resolve_owners, resolve_people
 from evidence_lib.period import Period, parse_period
 from evidence_lib.project import PROJECT_DIR
@@ -277,6 +279,11 @@ class Trail:
         tables[Table.EXCEPTIONS] = self._naming(tickets={wanted}, deployments=set(shipped["deploy_id"]),
                                                 rows=_rows({Table.TICKETS: hit}))
         return Lookup(f"Change {wanted}: {hit['title'].iloc[0]}", Match.EXACT, tables, _same_people(people))
+
+    def explain(self, rule_id: str, key: str, system: str | None = None) -> Explanation:
+        """Why a record is (or is not) an exception of a rule: each check with its value and threshold,
+        and the export row the values came from (explain.py)."""
+        return explain(self.validation, load_catalog(), rule_id, key, system)
 
     def compare(self, previous_folder: str | Path | None, *, person: str | None = None,
                 system: str | None = None) -> Lookup:
