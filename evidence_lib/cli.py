@@ -334,6 +334,38 @@ def signoff(run_dir: Path, reviewer: str, note: str | None, sign: Path | None) -
 
 
 @main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--evidence", "evidence_dir", required=True,
+              type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="The evidence folder in hand: checked against the package's input hashes, then tested again.")
+@click.option("--jobs", type=click.IntRange(1), default=2, show_default=True, help="Notebooks executed at once.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write the comparison (differences, tool versions side by side) to this file.")
+def reperform(run_dir: Path, evidence_dir: Path, jobs: int, json_path: Path | None) -> None:
+    """Re-run a package's notebooks on the evidence in hand and compare every rule with the package.
+
+    Names each evidence file that differs from the hashes the package recorded, runs the same
+    notebooks with the same parameters, as-of time and period (from manifest.json) into a temporary
+    folder, and compares each rule's status, population and exception keys. Prints the tool versions
+    of the package beside those of the re-performance, marking where they differ.
+
+    Exit codes: 0 re-performed: identical, 1 differences (listed), 2 not a package, a package failing
+    verification, or a run that cannot start.
+
+    Example: evidence reperform out/2026-Q3/20261125T101500Z-1a2b3c --evidence data/samples/2026-Q3
+    """
+    from evidence_lib.package import write_json_atomically
+    from evidence_lib.reperform import reperform as reperform_package
+
+    result = reperform_package(run_dir, evidence_dir, jobs=jobs, progress=sys.stderr.isatty())
+    for line in result.lines():
+        click.echo(line)
+    if json_path:
+        write_json_atomically(json_path, result.as_dict())
+    sys.exit(EXIT_OK if result.identical else EXIT_EXCEPTIONS)
+
+
+@main.command()
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 def keygen(folder: Path) -> None:
     """Make an Ed25519 key pair for signing packages and sign-offs: FOLDER/evidence-signing.key and .pub.

@@ -1,7 +1,8 @@
 """Signed packages and sign-offs (signing.py): an edited manifest with edited files passes the hashes, not the key.
 
 One package is run with the stand-in notebooks of tests/test_redteam_run.py (a kernel each, a second
-or two) and signed; every test works on a private copy of it.
+or two; in this process, as tests/test_reperform.py runs them) and signed; every test works on a private
+copy of it.
 """
 
 import hashlib
@@ -11,12 +12,14 @@ import stat
 
 import pytest
 
+from evidence_lib import run as run_module
 from evidence_lib.package import MANIFEST, verify
 from evidence_lib.run import run_period
 from evidence_lib.signing import SigningError, check_signature, generate_keys, load_private_key, load_public_key
 from evidence_lib.signoff import check_signoffs, sign_off
 from tests.conftest import PERIOD, SAMPLE
 from tests.test_redteam_run import stand_in_notebooks
+from tests.test_reperform import in_process
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +32,10 @@ def signed_run(tmp_path_factory, keys):
     """(run result, its package): the stand-ins run on the sample, signed with `keys`."""
     root = tmp_path_factory.mktemp("signed")
     notebooks = stand_in_notebooks(root / "notebooks")
-    result = run_period(PERIOD, evidence_dir=SAMPLE, out=root / "out", only=("CC1.4",), jobs=1,
-                        notebooks_dir=notebooks, progress=False, sign=keys[0], preparer="Ana Ruiz")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run_module, "execute_tasks", in_process)
+        result = run_period(PERIOD, evidence_dir=SAMPLE, out=root / "out", only=("CC1.4",), jobs=1,
+                            notebooks_dir=notebooks, progress=False, sign=keys[0], preparer="Ana Ruiz")
     return result, result.run_dir
 
 
