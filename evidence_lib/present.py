@@ -213,9 +213,15 @@ def _all_rows(frame: pd.DataFrame):
     return HTML(_table_html(frame))
 
 
+# JupyterLab right-aligns every cell of an HTML output: evidence is mostly text, read from the left.
+_LEFT_ALIGNED = ("<style>table.evidence-table td, table.evidence-table th {text-align: left; "
+                 "vertical-align: top;}</style>")
+
+
 def _table_html(frame: pd.DataFrame) -> str:
-    return _for_people(frame).to_html(index=False, na_rep="", escape=True, max_rows=None, max_cols=None, border=0,
-                                      justify="left")
+    return _LEFT_ALIGNED + _for_people(frame).to_html(index=False, na_rep="", escape=True, max_rows=None,
+                                                      max_cols=None, border=0, justify="left",
+                                                      classes="evidence-table")
 
 
 def _for_people(frame: pd.DataFrame) -> pd.DataFrame:
