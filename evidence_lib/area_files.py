@@ -24,7 +24,8 @@ def results_document(area: TestedArea) -> dict:
     document = {"controls": [], "status": area.status, "period": {"label": area.period.label},
                 "schema_version": RESULTS_SCHEMA_VERSION}
     if area.validation is not None:
-        document.update(area.validation.map_exceptions(area.masked).as_dict())
+        # population keys (what `evidence sample` draws from) only where nothing is masked: they would name people
+        document.update(area.validation.map_exceptions(area.masked, population_keys=not area.mask).as_dict())
     files = area.masked(inventory_table(area.evidence))
     document["inventory"] = files.astype(object).where(files.notna(), None).to_dict(orient="records")
     document["pii_masked"] = bool(area.mask)

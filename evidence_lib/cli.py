@@ -366,6 +366,39 @@ def reperform(run_dir: Path, evidence_dir: Path, jobs: int, json_path: Path | No
 
 
 @main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--rule", required=True, help="The rule whose tested population is sampled (e.g. mfa_enabled).")
+@click.option("--size", type=int, default=None, help="Items to draw (the whole population when it is smaller).")
+@click.option("--frequency", type=click.Choice(["annual", "quarterly", "monthly", "weekly", "daily", "recurring"]),
+              default=None, help="Size by control frequency instead: 1, 2, 5, 15, 40, 60 (recurring: many a day).")
+@click.option("--seed", type=int, required=True, help="The seed: the same package and seed give the same sample.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The CSV to write (default: beside the package, sample-<run-id>-<rule>-<time>-seed<S>.csv).")
+def sample(run_dir: Path, rule: str, size: int | None, frequency: str | None, seed: int, out: Path | None) -> None:
+    """Draw a reproducible random sample of a rule's tested population from a finished package.
+
+    Sorts the rule's population keys (results.json), permutes them with numpy's seeded generator
+    (default_rng(seed)) and keeps the first N. Writes a CSV beside the package, never inside it: each
+    item's selection order, system, record key and whether it is an exception, with the seed, method,
+    population size and SHA-256, and the manifest's SHA-256.
+
+    Exit codes: 0 written, 2 no such rule, no stored population, a package failing verification.
+
+    Example: evidence sample out/2026-Q3/20261125T101500Z-1a2b3c --rule mfa_enabled --frequency daily --seed 7
+    """
+    from evidence_lib.sampling import draw_sample, write_sample
+
+    drawn = draw_sample(run_dir, rule, seed=seed, size=size, frequency=frequency)
+    path = write_sample(drawn, run_dir, out)
+    for number, (system, key, exception) in enumerate(drawn.selected, start=1):
+        click.echo(f"{number:>4}  {system or '-':<14} {key}" + ("  (exception)" if exception else ""))
+    click.echo(f"{len(drawn.selected)} of {drawn.population_size} drawn with seed {seed}; population sha256 "
+               f"{drawn.population_sha256}")
+    click.echo(f"sample written to {path}")
+    sys.exit(EXIT_OK)
+
+
+@main.command()
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 def keygen(folder: Path) -> None:
     """Make an Ed25519 key pair for signing packages and sign-offs: FOLDER/evidence-signing.key and .pub.

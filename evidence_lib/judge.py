@@ -86,7 +86,8 @@ def judge_view(view: str, frame: pd.DataFrame, rules: list[Rule], catalog: Catal
     spec["expectations"] = [e for e in spec["expectations"] if e["meta"]["rule_id"] in wanted]
     masks = {c: _mask(frame, c) for c in {e["kwargs"].get("row_condition") for e in spec["expectations"]} if c}
     outside = {rule_id: mask.reset_index(drop=True) for rule_id, mask in (excluded or {}).items() if mask is not None}
-    populations = {rule_id: _population(frame, spec, rule_id, masks, outside.get(rule_id)) for rule_id in wanted}
+    covered = {rule_id: _covered(frame, spec, rule_id, masks, outside.get(rule_id)) for rule_id in wanted}
+    populations = {rule_id: int(mask.sum()) for rule_id, mask in covered.items()}
     walks = {rule_id: tuple(rule_steps(frame, _conditions(spec, rule_id), masks, outside.get(rule_id)))
              for rule_id in wanted}
     results: dict[str, RuleResult] = {}
@@ -123,8 +124,18 @@ def judge_view(view: str, frame: pd.DataFrame, rules: list[Rule], catalog: Catal
         shown = list(rule.show) + [c for c in TRACE_COLUMNS if c in full.columns and c not in rule.show]
         rows = full.loc[sorted(labels)].drop_duplicates(subset=key).reset_index(drop=True)[shown]
         results[rule_id] = RuleResult(rule, EXCEPTIONS if labels else PASS, populations[rule_id], rows,
-                                      walk=walks[rule_id])
+                                      walk=walks[rule_id], population_keys=_keys(full[covered[rule_id]], key))
     return results
+
+
+def _keys(rows: pd.DataFrame, key: list[str]) -> tuple[tuple[str, str], ...]:
+    """(system, record key) of every row of a population, sorted: what `evidence sample` draws from."""
+    from evidence_lib.results import record_keys
+
+    if rows.empty or not [c for c in key if c != "system"]:
+        return ()
+    systems = rows["system"].fillna("").astype(str) if "system" in rows else pd.Series("", index=rows.index)
+    return tuple(sorted(zip(systems, record_keys(rows, tuple(key)))))
 
 
 def _conditions_applied(frame: pd.DataFrame, spec: dict, masks: dict[str, pd.Series]) -> tuple[pd.DataFrame, dict]:
@@ -189,13 +200,13 @@ def _conditions(spec: dict, rule_id: str) -> set[str | None]:
     return {e["kwargs"].get("row_condition") for e in spec["expectations"] if e["meta"]["rule_id"] == rule_id}
 
 
-def _population(frame: pd.DataFrame, spec: dict, rule_id: str, masks: dict[str, pd.Series],
-                outside: pd.Series | None = None) -> int:
-    """Rows under the rule: the union of its expectations' row conditions, less rows scoped out."""
+def _covered(frame: pd.DataFrame, spec: dict, rule_id: str, masks: dict[str, pd.Series],
+             outside: pd.Series | None = None) -> pd.Series:
+    """Rows under the rule (its population): the union of its expectations' row conditions, less rows scoped out."""
     conditions = _conditions(spec, rule_id)
     covered = pd.Series(None in conditions, index=frame.index)
     for condition in conditions - {None}:
         covered |= masks[condition]
     if outside is not None:
         covered &= ~outside
-    return int(covered.sum())
+    return covered

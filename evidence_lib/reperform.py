@@ -108,14 +108,14 @@ def reperform(run_dir: Path, evidence_dir: Path, *, jobs: int = 2, progress: boo
 
 def package_verdicts(run_dir: Path, *, keys: bool = True) -> dict[tuple[str, str], RuleVerdict]:
     """(control, rule) -> its verdict, from every results.json of a package (integrity rules under IPE)."""
-    view_of = _rule_views()
+    view_of = rule_keys()
     verdicts = {}
     for path in sorted(Path(run_dir).glob("*/results.json")):
         results = json.loads(path.read_text(encoding="utf-8"))
         for control in [*(results.get("controls") or []), *([results["integrity"]] if results.get("integrity")
                                                              else [])]:
             for rule in control.get("rules", []):
-                found = frozenset(_exception_keys(rule, view_of.get(rule["rule"]))) if keys else frozenset()
+                found = frozenset(exception_keys(rule, view_of.get(rule["rule"]))) if keys else frozenset()
                 verdicts[(control["control"], rule["rule"])] = RuleVerdict(
                     str(rule["status"]), int(rule["population"]), int(rule.get("exception_count", 0)), found)
     return verdicts
@@ -154,7 +154,7 @@ def _key_text(key: tuple[str, str]) -> str:
     return f"{system}:{record}" if system else record
 
 
-def _exception_keys(rule: dict, key: tuple[str, ...] | None) -> list[tuple[str, str]]:
+def exception_keys(rule: dict, key: tuple[str, ...] | None) -> list[tuple[str, str]]:
     """(system, record key) of each exception row; by the view's key where every key column is there,
     else by the whole row (responses left out)."""
     rows = pd.DataFrame(rule.get("exceptions") or [])
@@ -171,7 +171,7 @@ def _exception_keys(rule: dict, key: tuple[str, ...] | None) -> list[tuple[str, 
     return list(zip(systems, records.astype(str)))
 
 
-def _rule_views() -> dict[str, tuple[str, ...]]:
+def rule_keys() -> dict[str, tuple[str, ...]]:
     """rule id -> its view's key columns, for the control and integrity rules of the catalog."""
     from evidence_lib.controls import load_catalog
     from evidence_lib.integrity import load_integrity

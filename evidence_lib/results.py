@@ -48,6 +48,8 @@ class RuleResult:
     reason: str = ""
     # From the rows read to the records tested, with why rows left at each step (walk.py).
     walk: tuple[WalkStep, ...] = ()
+    # (system, record key) of every record tested, sorted: what `evidence sample` draws from (sampling.py)
+    population_keys: tuple[tuple[str, str], ...] = ()
 
     @property
     def exception_count(self) -> int:
@@ -114,10 +116,13 @@ class Validation:
     def judged(self) -> list[ControlResult]:
         return ([self.integrity] if self.integrity else []) + list(self.controls)
 
-    def map_exceptions(self, transform) -> Validation:
-        """The same validation with every rule's exception rows passed through transform (e.g. PII masking)."""
+    def map_exceptions(self, transform, *, population_keys: bool = False) -> Validation:
+        """The same validation with every rule's exception rows passed through transform (e.g. PII masking);
+        the population keys, which the transform does not see, are dropped unless kept (nothing masked)."""
         def mapped(control: ControlResult) -> ControlResult:
-            return replace(control, rules=[replace(r, exceptions=transform(r.exceptions)) for r in control.rules])
+            return replace(control, rules=[replace(r, exceptions=transform(r.exceptions),
+                                                   population_keys=r.population_keys if population_keys else ())
+                                           for r in control.rules])
 
         return replace(self, controls=[mapped(c) for c in self.controls],
                        integrity=mapped(self.integrity) if self.integrity else None)
@@ -159,6 +164,7 @@ class Validation:
                     "open": r.exception_count - r.responded, "responded": r.responded,
                     "walk": [step.as_dict() for step in r.walk],
                     "exceptions": json.loads(r.exceptions.to_json(orient="records", date_format="iso")),
+                    **({"population_keys": [list(k) for k in r.population_keys]} if r.population_keys else {}),
                 } for r in c.rules],
         }
 
