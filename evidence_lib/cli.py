@@ -399,6 +399,28 @@ def sample(run_dir: Path, rule: str, size: int | None, frequency: str | None, se
 
 
 @main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="The JSON file to write (beside the package, never inside it).")
+def oscal(run_dir: Path, out: Path) -> None:
+    """Write a package's findings as NIST OSCAL 1.1 assessment results (JSON).
+
+    One result for the period; a finding per control (satisfied / not-satisfied); an observation
+    per rule (method TEST, population and exception count, evidence links with each file's SHA-256);
+    a risk per exception (open, or deviation-approved where management's response is in force).
+
+    Exit codes: 0 written, 2 not a package or a package failing verification.
+
+    Example: evidence oscal out/2026-Q3/20261125T101500Z-1a2b3c --out assessment-results.json
+    """
+    from evidence_lib.oscal import write_assessment_results
+
+    path = write_assessment_results(run_dir, out)
+    click.echo(f"OSCAL assessment results written to {path}")
+    sys.exit(EXIT_OK)
+
+
+@main.command()
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 def keygen(folder: Path) -> None:
     """Make an Ed25519 key pair for signing packages and sign-offs: FOLDER/evidence-signing.key and .pub.
