@@ -84,5 +84,20 @@ def training_lag_chart(validation: Validation):
     return _finish(figure, axes, limit=(due, f"due: {due} days"), xlabel="hire date", ylabel="days after hire")
 
 
+def remediation_days_chart(validation: Validation):
+    findings = validation.views["vulnerabilities"].sort_values("first_seen")
+    critical, high = validation.parameters["vuln_sla_days_critical"], validation.parameters["vuln_sla_days_high"]
+    figure, axes = _figure(f"Days from detection to closing (or open so far), per critical/high finding "
+                           f"(SLA {critical}/{high} days)")
+    days = findings["days_to_close"].fillna(findings["days_open"])
+    for severity, marker in (("critical", "o"), ("high", "s")):
+        rows = findings["severity"] == severity
+        axes.scatter(findings.loc[rows, "first_seen"], days[rows], s=16, marker=marker, label=severity)
+    axes.axhline(high, color=STATUS_COLOURS[EXCEPTIONS], linestyle=":", label=f"high SLA: {high} days")
+    return _finish(figure, axes, limit=(critical, f"critical SLA: {critical} days"), xlabel="first detected",
+                   ylabel="days to close")
+
+
 CHARTS = {"days_since_login": days_since_login_chart, "deprovision_lag": deprovision_lag_chart,
-          "approval_lag": approval_lag_chart, "training_lag": training_lag_chart}
+          "approval_lag": approval_lag_chart, "training_lag": training_lag_chart,
+          "remediation_days": remediation_days_chart}

@@ -104,9 +104,11 @@ def test_every_planted_record_exists_in_the_loaded_evidence(evidence):
     accounts = set(map(tuple, evidence.frame("accounts")[["system", "account_id"]].values))
     changes = set(evidence.frame("change_tickets")["ticket_id"]) | set(evidence.frame("deployments")["deploy_id"])
     people = set(evidence.frame("hr_roster")["employee_id"])
+    findings = set(evidence.frame("vulnerability_findings")["finding_id"])
     for name in ANSWER_KEYS:
         for row in _answer(name).itertuples():
-            known = accounts if row.system else changes if row.control == "CC8.1" else people
+            known = (accounts if row.system else changes if row.control == "CC8.1"
+                     else findings if row.control == "CC7.1" else people)
             assert ((row.system, row.record_key) if row.system else row.record_key) in known, (name, row)
 
 

@@ -19,6 +19,7 @@ RULES = {
               "emergency_retro_approval", "testing_evidence"},
     "CC1.4": {"background_check_before_hire"},
     "CC2.2": {"training_within_due_days", "annual_training_current"},
+    "CC7.1": {"vulnerabilities_remediated_within_sla", "no_vulnerability_open_past_sla"},
 }
 
 
@@ -57,12 +58,15 @@ def test_every_planted_record_exists_in_the_loaded_evidence():
     tickets = set(evidence.frame("change_tickets")["ticket_id"])
     deploys = set(evidence.frame("deployments")["deploy_id"])
     people = set(evidence.frame("hr_roster")["employee_id"])
+    findings = set(evidence.frame("vulnerability_findings")["finding_id"])
     for file in ("expected_exceptions.csv", "near_misses.csv"):
         for row in pd.read_csv(SAMPLE / file, keep_default_na=False).itertuples():
             if row.system:
                 assert (row.system, row.record_key) in accounts, row
             elif row.control == "CC8.1":
                 assert row.record_key in tickets | deploys, row
+            elif row.control == "CC7.1":
+                assert row.record_key in findings, row
             else:
                 assert row.record_key in people, row
 

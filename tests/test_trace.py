@@ -12,7 +12,8 @@ from tests.conftest import SAMPLE
 from tests.corpus import ENCODINGS, check
 
 FABRIKAM = SAMPLE.parent / "fabrikam-2026-Q3"
-KEYS = {"accounts": "account_id", "changes": "ticket_id", "new_hires": "employee_id", "staff": "employee_id"}
+KEYS = {"accounts": "account_id", "changes": "ticket_id", "new_hires": "employee_id", "staff": "employee_id",
+        "vulnerabilities": "finding_id"}
 
 
 def rows_of(path, sheet: str | None = None) -> dict[int, list[str]]:

@@ -128,6 +128,7 @@ class Company:
     training: list[dict]
     expected: list[tuple[str, str, str, str]] = field(default_factory=list)
     near_misses: list[tuple[str, str, str, str]] = field(default_factory=list)
+    vulnerabilities: list = field(default_factory=list)  # synth.vulnerabilities.Finding
 
 
 class _Pools:
@@ -154,7 +155,12 @@ def build_company(people_count: int, period: Period, seed: int = 7) -> Company:
     builder.hire_people(people_count)
     builder.baseline()
     builder.plant()
-    return builder.company()
+    company = builder.company()
+    # Drawn from a stream of their own: the findings leave every other export as it was.
+    from evidence_lib.synth.vulnerabilities import add_vulnerabilities
+
+    add_vulnerabilities(company, seed, DOMAIN.split(".")[0], DOMAIN)
+    return company
 
 
 class _Builder:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from evidence_lib.synth.company import Account, Company, Person
+from evidence_lib.synth.vulnerabilities import in_population
 
 POPULATION_FILE = "expected_populations.csv"
 POPULATION_COLUMNS = ["control", "rule", "population", "basis"]
@@ -86,10 +87,12 @@ def expected_populations(company: Company, exports: Exports) -> list[tuple[str, 
     system_checks = [(s, rule) for s in with_enabled for rule in ("no_dormant_accounts", "no_account_before_hire")
                      if (rule, s) not in exports.scoped_out]
 
+    findings = [f for f in company.vulnerabilities if in_population(f, period)]
+
     return [
         (INTEGRITY, "dates_plausible", _dates(company, exports),
          "date values in every export (hire, termination, account, ticket, deployment, training, screening, "
-         "review and registry dates)"),
+         "review, registry and vulnerability finding dates)"),
         (INTEGRITY, "hire_before_termination", sum(p.termination_date is not None for p in company.people),
          "people in the HR roster with a termination date"),
         (INTEGRITY, "terminated_has_date", shown_status["terminated"],
@@ -138,6 +141,10 @@ def expected_populations(company: Company, exports: Exports) -> list[tuple[str, 
         ("CC8.1", "emergency_retro_approval", sum(t.change_type == "emergency" for t in deployed),
          "emergency tickets deployed in the period"),
         ("CC8.1", "testing_evidence", len(deployed), "tickets deployed in the period"),
+        ("CC7.1", "vulnerabilities_remediated_within_sla", sum(f.state != "open" for f in findings),
+         "critical and high findings open at any time in the period, fixed or dismissed by the export"),
+        ("CC7.1", "no_vulnerability_open_past_sla", sum(f.state == "open" for f in findings),
+         "critical and high findings open at any time in the period, still open at the export"),
     ]
 
 
@@ -148,7 +155,8 @@ def _dates(company: Company, exports: Exports) -> int:
     tickets = sum(v is not None for t in company.tickets for v in (t.created_at, t.approved_at, t.resolved_at))
     return (people + accounts + tickets + len(company.deployments) + len(company.training)
             + sum(b["completed_at"] is not None for b in company.background)
-            + 2 * len(company.reviews) + len(company.service_registry))
+            + 2 * len(company.reviews) + len(company.service_registry)
+            + sum(1 + (f.fixed_at is not None) + (f.dismissed_at is not None) for f in company.vulnerabilities))
 
 
 __all__ = ["POPULATION_COLUMNS", "POPULATION_FILE", "Exports", "expected_populations"]

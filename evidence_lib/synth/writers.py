@@ -110,6 +110,10 @@ EXTRACTED = {
     "people/lms_completions.csv": {"source": "LMS completions report (CSV)", "extracted_by": "People Ops"},
     "people/screening_results.csv": {"source": "Screening vendor portal: completed reports (CSV)",
                                      "extracted_by": "People Ops"},
+    "vulnerabilities/dependabot_alerts.json": {"source": "GitHub REST GET /orgs/{org}/dependabot/alerts (every state)",
+                                               "extracted_by": "Security engineering"},
+    "vulnerabilities/tenable_findings.csv": {"source": "Tenable Vulnerability Management: Findings export (CSV, "
+                                                       "all states)", "extracted_by": "Security engineering"},
 }
 
 
@@ -155,6 +159,8 @@ def write_company(company: Company, out: Path) -> list[dict]:
         _deploy_log(company, out / "changes" / "infra_deploy_log.csv"),
         _training(company, out / "people" / "lms_completions.csv"),
         _background(company, out / "people" / "screening_results.csv"),
+        _dependabot(company, out / "vulnerabilities" / "dependabot_alerts.json"),
+        _tenable(company, out / "vulnerabilities" / "tenable_findings.csv"),
     ]
     for entry in declared:
         entry["path"] = Path(entry["path"]).relative_to(out).as_posix()
@@ -382,6 +388,53 @@ def _background(company: Company, path: Path) -> dict:
     _write_csv(path, ["Candidate ID", "Candidate Name", "Package", "Report Status", "Completed On", "Report ID"],
                rows)
     return {"path": str(path), "type": "background_checks", "format": "screening_vendor_csv"}
+
+
+def _zulu(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def _dependabot(company: Company, path: Path) -> dict:
+    """GitHub's organization listing of Dependabot alerts: the alert objects, each with its repository."""
+    alerts = []
+    for f in company.vulnerabilities:
+        if f.source != "dependabot":
+            continue
+        owner, name = f.asset.split("/")
+        state = f.state
+        advisory = {"ghsa_id": f"GHSA-{hashlib.sha1(f.finding_id.encode()).hexdigest()[:4]}-xxxx-xxxx",
+                    "summary": f.title, "severity": "moderate" if f.severity == "medium" else f.severity}
+        alerts.append({
+            "number": f.number, "state": state,
+            "dependency": {"package": {"ecosystem": "npm", "name": f.package}, "manifest_path": "package-lock.json",
+                           "scope": "runtime"},
+            "security_advisory": advisory,
+            "security_vulnerability": {"package": {"ecosystem": "npm", "name": f.package}, "severity": f.severity},
+            "url": f"https://api.github.com/repos/{owner}/{name}/dependabot/alerts/{f.number}",
+            "html_url": f.finding_id, "created_at": _zulu(f.first_seen),
+            "updated_at": _zulu(f.closed_at or f.first_seen),
+            "dismissed_at": _zulu(f.dismissed_at),
+            "dismissed_reason": f.dismissed_reason or None, "fixed_at": _zulu(f.fixed_at),
+            "auto_dismissed_at": None,
+            "repository": {"name": name, "full_name": f.asset, "private": True},
+        })
+    _write_json_list(path, alerts)
+    return {"path": str(path), "type": "vulnerability_findings", "format": "github_dependabot_alerts_json"}
+
+
+def _tenable(company: Company, path: Path) -> dict:
+    def stamp(value):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.000Z") if value else ""
+
+    states = {"open": "Active", "fixed": "Fixed"}
+    rows = [[f.finding_id, hashlib.sha1(f.asset.encode()).hexdigest()[:8] + "-asset", f.asset,
+             f"10.0.0.{int(hashlib.sha1(f.asset.encode()).hexdigest()[:2], 16)}", str(100000 + len(f.title) * 997),
+             f.title, f.severity.title(), states[f.state], stamp(f.first_seen),
+             stamp(f.closed_at or company.exported_at), stamp(f.fixed_at)]
+            for f in company.vulnerabilities if f.source == "scanner"]
+    _write_csv(path, ["Finding ID", "Asset UUID", "Host Name", "IP Address", "Plugin ID", "Plugin Name", "Severity",
+                      "Vulnerability State", "First Seen", "Last Seen", "Last Fixed"], rows)
+    return {"path": str(path), "type": "vulnerability_findings", "format": "tenable_vm_findings_csv"}
 
 
 __all__ = ["EXPECTED_FILE", "EXPORTS", "NEAR_MISS_FILE", "POPULATION_FILE", "TRAINING_COURSE", "write_company"]

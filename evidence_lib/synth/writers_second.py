@@ -27,6 +27,7 @@ from evidence_lib.synth.writers import (
     _jira_time,
     _registry,
     _reviews,
+    _tenable,
     _write_csv,
     _write_json_list,
 )
@@ -72,6 +73,8 @@ def write_second_company(second: SecondCompany, out: Path) -> list[dict]:
         _deploy_log(company, out / "changes" / "infra_deploy_log.csv"),
         _training(company, out / "people" / "lms_completions.csv"),
         _screening(company, out / "people" / "screening_results.csv"),
+        _tenable(company, out / "vulnerabilities" / "tenable_findings.csv"),
+        _findings_csv(company, out / "vulnerabilities" / "dependency_findings.csv"),
     ]
     for entry in declared:
         entry["path"] = Path(entry["path"]).relative_to(out).as_posix()
@@ -222,6 +225,17 @@ def _screening(company: Company, path: Path) -> dict:
     _write_csv(path, ["Candidate Name", "Candidate Email", "Package", "Status", "Result", "Completed At", "Report ID"],
                rows)
     return {"path": str(path), "type": "background_checks", "format": "screening_by_email_csv"}
+
+
+def _findings_csv(company: Company, path: Path) -> dict:
+    """Fabrikam's dependency alerts, kept in its security tracker and exported as a plain CSV."""
+    words = {"open": "open", "fixed": "resolved", "dismissed": "dismissed"}
+    rows = [[f.finding_id, f.asset, f.title, f.package, f.severity, words[f.state], _iso(f.first_seen),
+             _iso(f.fixed_at), _iso(f.dismissed_at), f.dismissed_reason]
+            for f in company.vulnerabilities if f.source == "dependabot"]
+    _write_csv(path, ["finding_id", "asset", "title", "package", "severity", "state", "detected_at", "resolved_at",
+                      "dismissed_at", "dismissed_reason"], rows)
+    return {"path": str(path), "type": "vulnerability_findings", "format": "generic_vulnerability_findings_csv"}
 
 
 __all__ = ["EXPORTS", "SET_ASIDE_FILE", "write_second_company"]
