@@ -22,7 +22,8 @@ from evidence_lib.package import MANIFEST, Verification, verify
 from evidence_lib.results import record_keys
 
 #: exception columns that are management's responses, not the tested record
-RESPONSE_PREFIX = "response_"
+RESPONSE_PREFIX = "response"
+INTEGRITY = "IPE"
 
 
 class ReperformError(EvidenceError):
@@ -106,8 +107,9 @@ def reperform(run_dir: Path, evidence_dir: Path, *, jobs: int = 2, progress: boo
     return result
 
 
-def package_verdicts(run_dir: Path, *, keys: bool = True) -> dict[tuple[str, str], RuleVerdict]:
-    """(control, rule) -> its verdict, from every results.json of a package (integrity rules under IPE)."""
+def package_verdicts(run_dir: Path, *, keys: bool = True) -> dict[tuple[str, str, str], RuleVerdict]:
+    """(control, rule, notebook) -> its verdict, from every results.json of a package. The integrity rules
+    (control IPE) are judged in each notebook on the evidence it uses: one verdict per notebook."""
     view_of = rule_keys()
     verdicts = {}
     for path in sorted(Path(run_dir).glob("*/results.json")):
@@ -116,7 +118,7 @@ def package_verdicts(run_dir: Path, *, keys: bool = True) -> dict[tuple[str, str
                                                              else [])]:
             for rule in control.get("rules", []):
                 found = frozenset(exception_keys(rule, view_of.get(rule["rule"]))) if keys else frozenset()
-                verdicts[(control["control"], rule["rule"])] = RuleVerdict(
+                verdicts[(control["control"], rule["rule"], path.parent.name)] = RuleVerdict(
                     str(rule["status"]), int(rule["population"]), int(rule.get("exception_count", 0)), found)
     return verdicts
 
@@ -124,9 +126,9 @@ def package_verdicts(run_dir: Path, *, keys: bool = True) -> dict[tuple[str, str
 def compare_verdicts(package: dict, again: dict) -> tuple[list[str], int]:
     """One line per rule whose status, population or exception keys differ; the number of rules compared."""
     lines = []
-    for control, rule in sorted({*package, *again}):
-        was, now = package.get((control, rule)), again.get((control, rule))
-        name = f"{control} {rule}"
+    for control, rule, notebook in sorted({*package, *again}):
+        was, now = package.get((control, rule, notebook)), again.get((control, rule, notebook))
+        name = f"{control} {rule}" + (f" in {notebook}" if control == INTEGRITY else "")
         if was is None or now is None:
             lines.append(f"{name}: {'only in the re-performance' if was is None else 'not re-performed'}")
             continue

@@ -158,11 +158,14 @@ def test_the_package_verdicts_changed_by_hand_show_as_differences(package, tmp_p
 
     run_dir, _ = package
     verdicts = package_verdicts(run_dir)
-    assert set(verdicts) == {("CC1.4", "background_check_before_hire"), ("CC2.2", "training_within_due_days"),
-                             ("CC2.2", "annual_training_current")}
+    assert set(verdicts) == {("CC1.4", "background_check_before_hire", "40_people"),
+                             ("CC2.2", "training_within_due_days", "40_people"),
+                             ("CC2.2", "annual_training_current", "40_people")}
     altered = dict(verdicts)
-    was = altered[("CC2.2", "annual_training_current")]
-    altered[("CC2.2", "annual_training_current")] = type(was)("error", was.population - 1, 0, frozenset())
+    was = altered[("CC2.2", "annual_training_current", "40_people")]
+    altered[("CC2.2", "annual_training_current", "40_people")] = type(was)("error", was.population - 1, 0, frozenset())
+    altered[("IPE", "dates_plausible", "40_people")] = type(was)("pass", 3, 0, frozenset())
     lines, compared = compare_verdicts(verdicts, altered)
     assert compared == 3 and lines == [f"CC2.2 annual_training_current: status {was.status} -> error; "
-                                       f"population {was.population} -> {was.population - 1}"]
+                                       f"population {was.population} -> {was.population - 1}",
+                                       "IPE dates_plausible in 40_people: only in the re-performance"]
