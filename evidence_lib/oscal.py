@@ -80,9 +80,9 @@ def assessment_results(run_dir: Path) -> dict:
         "start": f"{period['start']}T00:00:00Z",
         "end": f"{period['end']}T23:59:59Z",
         "props": [_prop("run-id", run_id), _prop("workbench-status", manifest["status"])],
-        "reviewed-controls": {"control-selections": [
-            {"include-controls": included} if included else {"include-all": {}},
-            *([{"exclude-controls": excluded, "description": "scoped out whole"}] if excluded else [])]},
+        "reviewed-controls": {"control-selections": [{
+            **({"include-controls": included} if included else {"include-all": {}}),
+            **({"exclude-controls": excluded} if excluded else {})}]},
         "findings": findings,
     }
     if systems:
