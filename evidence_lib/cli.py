@@ -163,7 +163,7 @@ def _check_controls(evidence, period, as_of, overrides, json_path) -> int:
     summary = validation.summary()
     click.echo(f"\nControls for {period.label} (as of {validation.as_of:%Y-%m-%d %H:%M} UTC):")
     # each rule's population walk is in --json and the reports: too wide for a terminal line
-    click.echo(format_table(summary.drop(columns=["walk"]), widths={"reason": 70}))
+    click.echo(format_table(summary.drop(columns=["walk"], errors="ignore"), widths={"reason": 70}))
     counts = summary["status"].value_counts()
     click.echo(f"\n{len(summary)} rules: {counts.get('pass', 0)} pass, {counts.get(EXCEPTIONS, 0)} with "
                f"{int(summary['exceptions'].sum())} exception(s), {counts.get(ERROR, 0)} error(s).")

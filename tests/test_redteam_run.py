@@ -333,7 +333,7 @@ def test_the_manifest_lists_every_file_read_with_custom_mappings_and_verify_sees
     assert b"user-key-" not in b"".join(p.read_bytes() for p in run_dir.rglob("*") if p.is_file())
     inputs = manifest["inputs"]
     declared = [f["path"] for f in yaml.safe_load(declaration.read_text())["files"]]
-    assert set(inputs["read"]) == {"evidence.yaml", "mappings/okta.yaml", *declared}
+    assert set(inputs["read"]) == {"evidence.yaml", "responses.yaml", "mappings/okta.yaml", *declared}
     assert inputs["evidence"]["notes.txt"] and "notes.txt" not in inputs["read"]
     # every file of the folder but those evidence.yaml ignores (the sample's answer keys)
     ignored = set(yaml.safe_load(declaration.read_text())["ignore"])

@@ -39,6 +39,7 @@ from evidence_lib.sources.declaration import DECLARATION
 from evidence_lib.sources.limits import check_json_depth, check_xlsx, read_regular_file
 from evidence_lib.sources.mapping import FieldRule, Mapping, builtin_mappings, load_mapping
 from evidence_lib.sources.readers import DELIMITERS, ReadOptions, find_header_row, normalise_header
+from evidence_lib.sources.responses_file import RESPONSES
 
 PROPOSED = DECLARATION + ".proposed"
 MAX_SCAN = 30  # rows looked at for a header
@@ -426,7 +427,7 @@ def _skipped(relative: str, ignore: tuple[str, ...]) -> str | None:
     parts = relative.split("/")
     if any(p.startswith(".") for p in parts):
         return "hidden"
-    if relative in (DECLARATION, PROPOSED):
+    if relative in (DECLARATION, PROPOSED, RESPONSES):
         return "own"
     if relative in ignore or any(Path(relative).match(p) or fnmatch(relative, p) for p in ignore):
         return "ignored"
