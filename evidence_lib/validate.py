@@ -235,8 +235,9 @@ def _build_views(frames: dict[str, pd.DataFrame], period: Period, as_of: pd.Time
                                                  period=period, as_of=as_of, training_course=course, domains=domains),
         "staff": lambda: build.staff_view(frames["hr_roster"], frames["training"], period=period, as_of=as_of,
                                           training_course=course, domains=domains),
-        "vulnerabilities": lambda: build.vulnerability_view(frames["vulnerability_findings"], period=period,
-                                                            as_of=as_of),
+        "vulnerabilities": lambda: build.vulnerability_view(frames["vulnerability_findings"], frames["assets"],
+                                                            period=period, as_of=as_of),
+        "assets": lambda: build.asset_view(frames["assets"], as_of=as_of),
     }
     return {view: builders[view]() for view in builders if view in wanted}
 

@@ -256,8 +256,10 @@ def staff_view(roster: pd.DataFrame, training: pd.DataFrame, *, period: Period, 
 SLA_SEVERITIES = ("critical", "high")  # the severities a remediation deadline applies to
 
 
-def vulnerability_view(findings: pd.DataFrame, *, period: Period, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Every critical and high finding open at any time in the period, with its calendar days to closing.
+def vulnerability_view(findings: pd.DataFrame, assets: pd.DataFrame | None = None, *, period: Period,
+                       as_of: pd.Timestamp) -> pd.DataFrame:
+    """Every critical and high finding open at any time in the period, with its calendar days to closing
+    and whether its asset is in the inventory, in scope (names compared without case).
 
     A finding is closed when fixed (at fixed_at) or dismissed (at dismissed_at); `days_to_close`
     counts UTC days from first detection to closing, `days_open` the days from first detection to
@@ -279,4 +281,19 @@ def vulnerability_view(findings: pd.DataFrame, *, period: Period, as_of: pd.Time
     frame["days_to_close"] = _days(_utc_day(frame["closed_at"]), first_day)
     as_of_day = as_of.tz_convert("UTC").tz_localize(None).normalize()
     frame["days_open"] = _days(pd.Series(as_of_day, index=frame.index), first_day).where(~frame["closed"])
+    known = _in_scope_assets(assets) if assets is not None else set()
+    frame["asset_in_scope"] = frame["asset"].astype("str").str.strip().str.casefold().isin(known).astype(bool)
     return frame.reset_index(drop=True)
+
+
+def asset_view(assets: pd.DataFrame, *, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Every asset of the inventory, with the calendar days from its last scan to the export."""
+    frame = assets[_traced(assets, ["asset", "asset_type", "owner", "last_scanned_at"])].copy()
+    frame["in_scope"] = _flag(assets["in_scope"])
+    as_of_day = as_of.tz_convert("UTC").tz_localize(None).normalize()
+    frame["days_since_scan"] = _days(pd.Series(as_of_day, index=frame.index), _utc_day(frame["last_scanned_at"]))
+    return frame.reset_index(drop=True)
+
+
+def _in_scope_assets(assets: pd.DataFrame) -> set[str]:
+    return set(assets.loc[_flag(assets["in_scope"]), "asset"].astype("str").str.strip().str.casefold())

@@ -19,7 +19,8 @@ RULES = {
               "emergency_retro_approval", "testing_evidence"},
     "CC1.4": {"background_check_before_hire"},
     "CC2.2": {"training_within_due_days", "annual_training_current"},
-    "CC7.1": {"vulnerabilities_remediated_within_sla", "no_vulnerability_open_past_sla"},
+    "CC7.1": {"vulnerabilities_remediated_within_sla", "no_vulnerability_open_past_sla", "finding_on_asset_in_scope",
+              "assets_scanned_within_interval"},
 }
 
 
@@ -58,7 +59,7 @@ def test_every_planted_record_exists_in_the_loaded_evidence():
     tickets = set(evidence.frame("change_tickets")["ticket_id"])
     deploys = set(evidence.frame("deployments")["deploy_id"])
     people = set(evidence.frame("hr_roster")["employee_id"])
-    findings = set(evidence.frame("vulnerability_findings")["finding_id"])
+    findings = set(evidence.frame("vulnerability_findings")["finding_id"]) | set(evidence.frame("assets")["asset"])
     for file in ("expected_exceptions.csv", "near_misses.csv"):
         for row in pd.read_csv(SAMPLE / file, keep_default_na=False).itertuples():
             if row.system:

@@ -12,7 +12,7 @@ from evidence_lib.errors import LoadError
 from evidence_lib.period import parse_period
 from evidence_lib.sources.load import load_file
 from evidence_lib.sources.mapping import builtin_mappings, load_mapping
-from evidence_lib.views import vulnerability_view
+from evidence_lib.views import asset_view, vulnerability_view
 
 FIXTURES = Path(__file__).parent / "fixtures" / "vendors"
 
@@ -102,3 +102,23 @@ def test_the_view_keeps_critical_and_high_findings_open_in_the_period_and_counts
     assert frame.loc["fixed-on-sla-day", "days_to_close"] == 15 and frame.loc["fixed-on-sla-day", "closed"]
     assert frame.loc["still-open", "days_open"] == 61 and not frame.loc["still-open", "closed"]
     assert frame.loc["dismissed", "days_to_close"] == 12
+
+
+def test_generic_asset_inventory_and_the_asset_view(tmp_path):
+    path = tmp_path / "assets.csv"
+    path.write_text("hostname,type,in_scope,owner,last_scan\n"
+                    "web-01.example.com,host,yes,platform,2026-09-01T04:00:00Z\n"
+                    "lab-01.example.com,host,no,research,\n", encoding="utf-8")
+    assets = load("generic_asset_inventory_csv", path).frame
+    assert column(assets, "asset") == ["web-01.example.com", "lab-01.example.com"]
+    assert column(assets, "in_scope") == [True, False]
+    frame = asset_view(assets, as_of=utc("2026-10-01 06:00"))
+    assert column(frame, "days_since_scan") == [30.0, None]
+    findings = pd.DataFrame([_finding("shouted", "high", "open", "2026-09-20"),
+                             _finding("unknown", "high", "open", "2026-09-20"),
+                             _finding("out-of-scope", "high", "open", "2026-09-20")])
+    findings["asset"] = ["WEB-01.example.com", "ftp.example.com", "lab-01.example.com"]
+    for dated in ("fixed_at", "dismissed_at"):  # as a load types them: UTC, even when empty
+        findings[dated] = pd.to_datetime(findings[dated], utc=True)
+    view = vulnerability_view(findings, assets, period=parse_period("2026-Q3"), as_of=utc("2026-10-01 06:00"))
+    assert column(view, "asset_in_scope") == [True, False, False]

@@ -33,6 +33,7 @@ class EvidenceType(StrEnum):
     SERVICE_ACCOUNTS = "service_accounts"
     IDENTITY_ALIASES = "identity_aliases"
     VULNERABILITY_FINDINGS = "vulnerability_findings"
+    ASSETS = "assets"
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,19 @@ VULNERABILITY_FINDINGS = Schema(
     ),
 )
 
+ASSETS = Schema(
+    EvidenceType.ASSETS,
+    "The inventory of assets vulnerability scanning covers (hosts, images, repositories), with their last scan.",
+    key=("asset",),
+    columns=(
+        _c("asset", "string", True),
+        _c("asset_type", "string"),
+        _c("in_scope", "bool", description="in the scope of the system description", unmapped=True),
+        _c("owner", "string"),
+        _c("last_scanned_at", "datetime"),
+    ),
+)
+
 SCHEMAS: dict[EvidenceType, Schema] = {
     s.evidence_type: s
     for s in (
@@ -249,5 +263,6 @@ SCHEMAS: dict[EvidenceType, Schema] = {
         SERVICE_ACCOUNTS,
         IDENTITY_ALIASES,
         VULNERABILITY_FINDINGS,
+        ASSETS,
     )
 }

@@ -129,6 +129,7 @@ class Company:
     expected: list[tuple[str, str, str, str]] = field(default_factory=list)
     near_misses: list[tuple[str, str, str, str]] = field(default_factory=list)
     vulnerabilities: list = field(default_factory=list)  # synth.vulnerabilities.Finding
+    assets: list = field(default_factory=list)  # synth.vulnerabilities.Asset: the scanned inventory
 
 
 class _Pools:

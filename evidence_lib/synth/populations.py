@@ -92,7 +92,7 @@ def expected_populations(company: Company, exports: Exports) -> list[tuple[str, 
     return [
         (INTEGRITY, "dates_plausible", _dates(company, exports),
          "date values in every export (hire, termination, account, ticket, deployment, training, screening, "
-         "review, registry and vulnerability finding dates)"),
+         "review, registry, vulnerability finding and asset scan dates)"),
         (INTEGRITY, "hire_before_termination", sum(p.termination_date is not None for p in company.people),
          "people in the HR roster with a termination date"),
         (INTEGRITY, "terminated_has_date", shown_status["terminated"],
@@ -145,6 +145,10 @@ def expected_populations(company: Company, exports: Exports) -> list[tuple[str, 
          "critical and high findings open at any time in the period, fixed or dismissed by the export"),
         ("CC7.1", "no_vulnerability_open_past_sla", sum(f.state == "open" for f in findings),
          "critical and high findings open at any time in the period, still open at the export"),
+        ("CC7.1", "finding_on_asset_in_scope", len(findings),
+         "critical and high findings open at any time in the period"),
+        ("CC7.1", "assets_scanned_within_interval", sum(a.in_scope for a in company.assets),
+         "assets of the inventory in scope"),
     ]
 
 
@@ -156,7 +160,8 @@ def _dates(company: Company, exports: Exports) -> int:
     return (people + accounts + tickets + len(company.deployments) + len(company.training)
             + sum(b["completed_at"] is not None for b in company.background)
             + 2 * len(company.reviews) + len(company.service_registry)
-            + sum(1 + (f.fixed_at is not None) + (f.dismissed_at is not None) for f in company.vulnerabilities))
+            + sum(1 + (f.fixed_at is not None) + (f.dismissed_at is not None) for f in company.vulnerabilities)
+            + sum(a.last_scanned_at is not None for a in company.assets))
 
 
 __all__ = ["POPULATION_COLUMNS", "POPULATION_FILE", "Exports", "expected_populations"]

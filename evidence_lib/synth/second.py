@@ -99,7 +99,8 @@ def _replaced(value, old: str, new: str):
 def _rebrand(company: Company, old: str, new: str) -> None:
     """The builder writes its module's domain and organisation name; Fabrikam's replace them everywhere."""
     for name in ("people", "accounts", "service_registry", "reviews", "aliases", "tickets", "deployments",
-                 "background", "training", "expected", "near_misses", "vulnerabilities"):
+                 "background", "training", "expected", "near_misses", "vulnerabilities",
+                 "assets"):
         setattr(company, name, _replaced(getattr(company, name), old, new))
 
 

@@ -19,6 +19,9 @@ from evidence_lib.synth.company import Company, at
 # The remediation deadlines the sample company works to: the catalog's defaults, written here
 # independently (vuln_sla_days_critical, vuln_sla_days_high).
 SLA_DAYS = {"critical": 15, "high": 30}
+SCAN_INTERVAL_DAYS = 30  # scan_interval_days
+IN_SCOPE = "finding_on_asset_in_scope"
+SCANNED = "assets_scanned_within_interval"
 CONTROL = "CC7.1"
 LATE = "vulnerabilities_remediated_within_sla"
 OPEN_PAST = "no_vulnerability_open_past_sla"
@@ -27,6 +30,15 @@ PACKAGES = ["lodash", "django", "requests", "openssl", "jackson-databind", "log4
             "pillow", "nokogiri", "minimist", "axios"]
 TITLES = ["Remote code execution", "Denial of service", "Path traversal", "Prototype pollution",
           "Server-side request forgery", "Information disclosure"]
+
+
+@dataclass
+class Asset:
+    asset: str
+    asset_type: str  # host | repository
+    in_scope: bool
+    owner: str
+    last_scanned_at: datetime | None
 
 
 @dataclass
@@ -62,15 +74,15 @@ class _Findings:
         self.near: list[tuple[str, str, str, str]] = []
 
     def add(self, severity: str, first_seen: datetime, state: str = "open", closed: datetime | None = None,
-            source: str | None = None, reason: str = "") -> Finding:
+            source: str | None = None, reason: str = "", asset: str | None = None) -> Finding:
         rng = self.rng
         source = source or rng.choice(["dependabot", "scanner"])
         if source == "dependabot":
-            asset = rng.choice(self.repositories)
+            asset = asset or rng.choice(self.repositories)
             self.numbers[asset] = number = self.numbers.get(asset, 0) + 1
             finding_id = f"https://github.com/{asset}/security/dependabot/{number}"
         else:
-            asset, number = rng.choice(self.hosts), 0
+            asset, number = asset or rng.choice(self.hosts), 0
             self.scanner_seq += 1
             finding_id = f"{rng.randrange(16 ** 8):08x}-{self.scanner_seq:04d}"
         finding = Finding(finding_id, source, asset, f"{rng.choice(TITLES)} in {rng.choice(PACKAGES)}",
@@ -140,6 +152,43 @@ class _Findings:
         self.near += [(CONTROL, LATE, "", f.finding_id) for f in near_late]
         self.near += [(CONTROL, OPEN_PAST, "", f.finding_id) for f in near_open]
 
+    def plant_unknown_assets(self, organisation: str, domain: str) -> None:
+        """Findings on assets the inventory does not list (exceptions), and one on a listed asset written
+        in capitals by the scanner (a near-miss: the same asset)."""
+        p = self.period
+        unknown = [
+            self.add("critical", at(p.start + timedelta(days=30), 10), "fixed", at(p.start + timedelta(days=33), 10),
+                     source="scanner", asset=f"legacy-ftp.{domain}"),
+            self.add("high", at(p.start + timedelta(days=45), 15), "fixed", at(p.start + timedelta(days=50), 9),
+                     source="dependabot", asset=f"{organisation}/old-website"),
+        ]
+        shouted = self.add("high", at(p.start + timedelta(days=20), 11), "fixed", at(p.start + timedelta(days=25), 11),
+                           source="scanner", asset=self._shouted(self.hosts[0]))
+        self.expected += [(CONTROL, IN_SCOPE, "", f.finding_id) for f in unknown]
+        self.near.append((CONTROL, IN_SCOPE, "", shouted.finding_id))
+
+    @staticmethod
+    def _shouted(host: str) -> str:
+        name, rest = host.split(".", 1)
+        return f"{name.upper()}.{rest}"
+
+    def inventory(self) -> list[Asset]:
+        """Every repository and host, scanned within the interval, but two planted stale (one a day past)
+        and one scanned exactly the interval ago (a near-miss); a lab host out of scope is never judged."""
+        rng, export_day = self.rng, self.exported_at.date()
+        assets = [Asset(a, "repository" if "/" in a else "host", True, "platform-team",
+                        at(export_day - timedelta(days=rng.randint(0, SCAN_INTERVAL_DAYS - 2)), rng.randint(0, 5)))
+                  for a in (*self.repositories, *self.hosts)]
+        by_name = {a.asset: a for a in assets}
+        by_name[self.hosts[3]].last_scanned_at = at(export_day - timedelta(days=SCAN_INTERVAL_DAYS + 5), 4)
+        by_name[self.repositories[3]].last_scanned_at = at(export_day - timedelta(days=SCAN_INTERVAL_DAYS + 1), 23)
+        by_name[self.hosts[4]].last_scanned_at = at(export_day - timedelta(days=SCAN_INTERVAL_DAYS), 0, 5)
+        self.expected += [(CONTROL, SCANNED, "", self.hosts[3]), (CONTROL, SCANNED, "", self.repositories[3])]
+        self.near.append((CONTROL, SCANNED, "", self.hosts[4]))
+        lab = f"lab-01.{self.hosts[0].split('.', 1)[1]}"
+        assets.append(Asset(lab, "host", False, "research", at(export_day - timedelta(days=200), 3)))
+        return assets
+
 
 def add_vulnerabilities(company: Company, seed: int, organisation: str, domain: str) -> None:
     """Give the company its findings, and their planted cases in its answer keys."""
@@ -148,6 +197,8 @@ def add_vulnerabilities(company: Company, seed: int, organisation: str, domain: 
     findings = _Findings(company, seed, repositories, hosts)
     findings.baseline(60)
     findings.plant()
+    findings.plant_unknown_assets(organisation, domain)
+    company.assets = findings.inventory()
     company.vulnerabilities = findings.findings
     company.expected = sorted(set(company.expected) | set(findings.expected))
     company.near_misses = sorted(set(company.near_misses) | set(findings.near))
@@ -161,4 +212,4 @@ def in_population(finding: Finding, period: Period) -> bool:
     return finding.severity in SLA_DAYS and finding.first_seen < end and (closed is None or closed >= start)
 
 
-__all__ = ["SLA_DAYS", "Finding", "add_vulnerabilities", "in_population"]
+__all__ = ["SCAN_INTERVAL_DAYS", "SLA_DAYS", "Asset", "Finding", "add_vulnerabilities", "in_population"]

@@ -161,6 +161,7 @@ def write_company(company: Company, out: Path) -> list[dict]:
         _background(company, out / "people" / "screening_results.csv"),
         _dependabot(company, out / "vulnerabilities" / "dependabot_alerts.json"),
         _tenable(company, out / "vulnerabilities" / "tenable_findings.csv"),
+        _asset_inventory(company, out / "vulnerabilities" / "asset_inventory.csv"),
     ]
     for entry in declared:
         entry["path"] = Path(entry["path"]).relative_to(out).as_posix()
@@ -435,6 +436,13 @@ def _tenable(company: Company, path: Path) -> dict:
     _write_csv(path, ["Finding ID", "Asset UUID", "Host Name", "IP Address", "Plugin ID", "Plugin Name", "Severity",
                       "Vulnerability State", "First Seen", "Last Seen", "Last Fixed"], rows)
     return {"path": str(path), "type": "vulnerability_findings", "format": "tenable_vm_findings_csv"}
+
+
+def _asset_inventory(company: Company, path: Path) -> dict:
+    rows = [[a.asset, a.asset_type, "yes" if a.in_scope else "no", a.owner, _iso(a.last_scanned_at)]
+            for a in company.assets]
+    _write_csv(path, ["asset", "asset_type", "in_scope", "owner", "last_scanned_at"], rows)
+    return {"path": str(path), "type": "assets", "format": "generic_asset_inventory_csv"}
 
 
 __all__ = ["EXPECTED_FILE", "EXPORTS", "NEAR_MISS_FILE", "POPULATION_FILE", "TRAINING_COURSE", "write_company"]

@@ -20,6 +20,7 @@ from evidence_lib.synth.writers import (
     EXPECTED_FILE,
     NEAR_MISS_FILE,
     _aliases,
+    _asset_inventory,
     _aws,
     _billing,
     _deploy_log,
@@ -75,6 +76,7 @@ def write_second_company(second: SecondCompany, out: Path) -> list[dict]:
         _screening(company, out / "people" / "screening_results.csv"),
         _tenable(company, out / "vulnerabilities" / "tenable_findings.csv"),
         _findings_csv(company, out / "vulnerabilities" / "dependency_findings.csv"),
+        _asset_inventory(company, out / "vulnerabilities" / "asset_inventory.csv"),
     ]
     for entry in declared:
         entry["path"] = Path(entry["path"]).relative_to(out).as_posix()
