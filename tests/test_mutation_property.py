@@ -70,6 +70,10 @@ def targets() -> tuple[Target, ...]:
                 hit = _matches(frame["employee_id"], planted.record_key)
             elif "ticket_id" in frame:
                 hit = _matches(frame["ticket_id"], planted.record_key)
+            elif "finding_id" in frame:
+                hit = _matches(frame["finding_id"], planted.record_key)
+            elif declared.evidence_type == "assets":
+                hit = _matches(frame["asset"], planted.record_key)
             elif "deploy_id" in frame:
                 hit = _matches(frame["deploy_id"], planted.record_key) | \
                     frame["ticket_ref"].fillna("").str.upper().str.contains(planted.record_key.upper(), regex=False)
