@@ -81,6 +81,9 @@ def targets() -> tuple[Target, ...]:
                 continue
             mapping = load_mapping(resolve_mapping(declared.format, SAMPLE, "evidence.yaml"))
             columns = sorted({s for rule in mapping.rules for s in (*rule.sources, *rule.when)})
+            if declared.path.endswith(".csv"):  # a mapping's candidates include headers this export lacks
+                header = {h.strip().casefold() for h in read_csv(SAMPLE / declared.path)[0]}
+                columns = [c for c in columns if c.strip().casefold() in header]
             for row in frame.index[hit]:
                 found += [Target(planted.control, planted.rule, planted.system, planted.record_key, declared.path,
                                  int(row), column) for column in columns]
