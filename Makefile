@@ -20,7 +20,7 @@ demo: $(STAMP)  ## run every notebook on the sample company's period and write i
 
 test: $(STAMP)  ## lint, then the whole test suite (what CI runs)
 	$(BIN)/ruff check evidence_lib tests benchmarks
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 sample: $(STAMP)  ## regenerate the bundled sample companies (golden files: never edit them by hand)
 	rm -rf $(SAMPLE) $(SECOND)

@@ -43,17 +43,3 @@ def run_cli():
         return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
     return run
-
-
-def pytest_collection_modifyitems(items):
-    """For `pytest -n 2 --dist loadgroup` (make test): a file's tests stay on one worker (its module
-    fixtures are built once), and every file using the shared sample run joins one worker, so the
-    sample period is run once rather than once per worker."""
-    files = {}
-    for item in items:
-        path = item.nodeid.split("::")[0]
-        shared = "sample_run" in getattr(item, "fixturenames", ())
-        files[path] = files.get(path, False) or shared
-    for item in items:
-        path = item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group("sample_run" if files[path] else path))
