@@ -17,8 +17,19 @@ from evidence_lib.masking import PiiMask, load_mask_key, mask_for
 from evidence_lib.period import Period, parse_period
 from evidence_lib.project import PROJECT_DIR
 from evidence_lib.results import ERROR, PASS, Status, Validation
+from evidence_lib.shared_validation import as_of_stamp, find_area
 from evidence_lib.sources.folder import EvidenceSet, load_folder
 from evidence_lib.validate import validate
+
+
+def judge_area(evidence: EvidenceSet, period: Period, control_ids: tuple[str, ...], *, as_of: str | None,
+               parameters: dict | None, catalog: Catalog) -> Validation | None:
+    """The controls' verdicts on the evidence (None for an area testing no control): what a notebook
+    computes, and what a run prepares for it once (shared_validation.py)."""
+    if not control_ids:
+        return None
+    return validate(evidence, period, as_of=as_of_stamp(as_of), parameters=parameters or {}, catalog=catalog,
+                    controls=tuple(control_ids))
 
 
 class AreaError(EvidenceError):
@@ -37,6 +48,8 @@ class TestedArea:
     catalog: Catalog
     mask: PiiMask | None = None
     run_id: str | None = None
+    #: the key of the run's shared validation this area was taken from (shared_validation.py), else None
+    shared_key: str | None = None
 
     @classmethod
     def open(cls, control_ids, *, period: str, evidence_dir: str, as_of: str | None = None,
@@ -59,20 +72,20 @@ class TestedArea:
         # a relative evidence folder is relative to the project folder.
         folder = Path(evidence_dir)
         folder = folder if folder.is_absolute() else PROJECT_DIR / folder
-        evidence = load_folder(folder)
-        validation = None
-        if control_ids:
-            stamp = pd.Timestamp(as_of) if as_of else None
-            if stamp is not None:
-                stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-            validation = validate(evidence, parsed, as_of=stamp, parameters=parameters or {}, catalog=catalog,
-                                  controls=tuple(control_ids))
+        shared = find_area(folder, parsed.label, as_of, parameters or {}, tuple(control_ids))
+        if shared is not None:
+            evidence, validation = shared.evidence, shared.validation
+        else:
+            evidence = load_folder(folder)
+            validation = judge_area(evidence, parsed, tuple(control_ids), as_of=as_of, parameters=parameters,
+                                    catalog=catalog)
         # The key comes from outside the evidence (a key file, else random for this session only):
         # a key derived from what the package publishes lets anyone confirm a guessed name. A relative
         # key file is from the project folder, as the evidence folder is.
         key_file = None if mask_key_file is None else str(PROJECT_DIR / mask_key_file)
         mask = mask_for(evidence, load_mask_key(key_file)) if mask_pii else None
-        return cls(tuple(control_ids), parsed, folder, evidence, validation, catalog, mask, run_id)
+        return cls(tuple(control_ids), parsed, folder, evidence, validation, catalog, mask, run_id,
+                   shared_key=shared.key if shared else None)
 
     @property
     def status(self) -> Status:

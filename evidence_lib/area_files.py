@@ -30,6 +30,7 @@ def results_document(area: TestedArea) -> dict:
     document["inventory"] = files.astype(object).where(files.notna(), None).to_dict(orient="records")
     document["pii_masked"] = bool(area.mask)
     document["files_read"] = area.evidence.files_read()  # the run compares them with its own hashes
+    document["shared_validation"] = area.shared_key
     return document
 
 

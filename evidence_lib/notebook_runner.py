@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -27,6 +27,22 @@ from evidence_lib.results import ERROR, EXIT_CODES
 PARENT_POLL_SECONDS = 0.5
 
 
+@dataclass(frozen=True)
+class Preparation:
+    """The run's shared validation (shared_validation.py): prepared in a worker before the notebooks using it."""
+
+    evidence_dir: Path
+    period: str
+    as_of: str | None
+    requests: tuple  # of shared_validation.AreaRequest
+    shared_dir: Path
+
+    def __call__(self) -> dict[str, str]:
+        from evidence_lib.shared_validation import prepare_areas
+
+        return prepare_areas(self.evidence_dir, self.period, self.as_of, list(self.requests), self.shared_dir)
+
+
 @dataclass
 class NotebookTask:
     notebook: Path
@@ -35,6 +51,8 @@ class NotebookTask:
     header: dict
     with_code: bool = False
     cell_timeout: int = 1800
+    #: started once the run's shared validation is prepared (None: the notebook needs none)
+    after: Preparation | None = None
 
 
 @dataclass
@@ -100,20 +118,38 @@ def _one_line(exc: BaseException) -> str:
 
 
 def execute_tasks(tasks: list[NotebookTask], jobs: int, progress: bool, label: str) -> list[NotebookOutcome]:
-    """Run the tasks over worker processes; on any interruption, stop the workers and their kernels first."""
+    """Run the tasks over worker processes; on any interruption, stop the workers and their kernels first.
+
+    A task waiting on a Preparation starts once it is done (failed or not: the notebook then
+    validates the evidence itself); the others start at once, beside it.
+    """
     from tqdm import tqdm
 
+    preparations = list({id(task.after): task.after for task in tasks if task.after is not None}.values())
+    shared_dirs = {str(p.shared_dir) for p in preparations}
     outcomes: list[NotebookOutcome] = []
     pool = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn"),
-                               initializer=_worker_started, initargs=(os.getpid(),))
+                               initializer=_worker_started, initargs=(os.getpid(), min(shared_dirs, default=None)))
     try:
         with tqdm(total=len(tasks), desc=f"{label} notebooks", unit="nb", disable=not progress,
                   file=sys.stderr) as bar:
-            futures = {pool.submit(run_notebook, task): task for task in tasks}
-            for future in as_completed(futures):
-                outcomes.append(future.result())
-                bar.set_postfix_str(f"{outcomes[-1].name}: {outcomes[-1].status}")
-                bar.update()
+            waiting = {pool.submit(p): p for p in preparations}
+            running = {pool.submit(run_notebook, t) for t in tasks if t.after is None}
+            held = [t for t in tasks if t.after is not None]
+            while waiting or running:
+                done, _ = wait(set(waiting) | running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    if future in waiting:
+                        preparation = waiting.pop(future)
+                        if future.exception() is not None:
+                            bar.write(f"shared validation not prepared ({_one_line(future.exception())}): "
+                                      f"each notebook validates the evidence itself")
+                        running |= {pool.submit(run_notebook, t) for t in held if t.after is preparation}
+                        continue
+                    running.discard(future)
+                    outcomes.append(future.result())
+                    bar.set_postfix_str(f"{outcomes[-1].name}: {outcomes[-1].status}")
+                    bar.update()
     except BaseException:
         _stop_workers(pool)
         raise
@@ -121,9 +157,14 @@ def execute_tasks(tasks: list[NotebookTask], jobs: int, progress: bool, label: s
     return outcomes
 
 
-def _worker_started(run_pid: int) -> None:
-    """In each worker: Ctrl-C is the run's to handle, and the worker (with its kernel) dies with the run."""
+def _worker_started(run_pid: int, shared_dir: str | None) -> None:
+    """In each worker: Ctrl-C is the run's to handle, and the worker (with its kernel) dies with the run.
+    The worker's kernels find the run's shared validation through the environment they inherit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if shared_dir is not None:
+        from evidence_lib.shared_validation import SHARED_DIR_VARIABLE
+
+        os.environ[SHARED_DIR_VARIABLE] = shared_dir
     threading.Thread(target=_watch_run, args=(run_pid,), name="watch-run", daemon=True).start()
 
 

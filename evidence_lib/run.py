@@ -16,14 +16,14 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from evidence_lib.controls import Catalog, load_catalog
 from evidence_lib.errors import EvidenceError
 from evidence_lib.manifest import MANIFEST_SCHEMA_VERSION, manifest_document, write_package
-from evidence_lib.notebook_runner import NotebookOutcome, NotebookTask, execute_tasks, run_notebook
+from evidence_lib.notebook_runner import NotebookOutcome, NotebookTask, Preparation, execute_tasks, run_notebook
 from evidence_lib.package import MANIFEST, PackageBuilder, evidence_hashes, sha256_file
 from evidence_lib.parameters import resolve_parameters
 from evidence_lib.period import Period, parse_period
@@ -303,12 +303,33 @@ def execute_plan(run_plan: RunPlan, builder: PackageBuilder, evidence: EvidenceS
               **run_plan.parameters}
     tasks = [_task(run_plan, name, control_ids, builder, values, generated_at, evidence.hashes)
              for name, control_ids in run_plan.notebooks.items()]
-    outcomes = sorted(execute_tasks(tasks, run_plan.jobs, progress, run_plan.period.label), key=lambda o: o.name)
+    with tempfile.TemporaryDirectory(prefix="evidence-shared-validation-") as shared_dir:  # mode 0700
+        tasks = _sharing_validation(tasks, run_plan, Path(shared_dir))
+        outcomes = sorted(execute_tasks(tasks, run_plan.jobs, progress, run_plan.period.label),
+                          key=lambda o: o.name)
     _judge_inputs(outcomes, {**evidence.hashes, **evidence.read})
     if evidence_hashes(run_plan.evidence_dir) != evidence.hashes:
         for outcome in outcomes:
             outcome.status, outcome.error = ERROR, "the evidence folder changed while the run was reading it"
     return outcomes
+
+
+def _sharing_validation(tasks: list[NotebookTask], run_plan: RunPlan, shared_dir: Path) -> list[NotebookTask]:
+    """The tasks, those testing controls set to start after the run's one shared validation (shared_validation.py).
+
+    Each request is what the notebook will open: its controls and the thresholds it declares, with
+    the values the run passes it (a notebook passing other values computes its own result).
+    """
+    from evidence_lib.shared_validation import AreaRequest
+
+    testing = [t for t in tasks if run_plan.notebooks[t.notebook.name]]
+    if not testing:
+        return tasks
+    requests = tuple(AreaRequest(run_plan.notebooks[t.notebook.name],
+                                 {k: v for k, v in t.parameters.items() if k in run_plan.parameters})
+                     for t in testing)
+    preparation = Preparation(run_plan.evidence_dir, run_plan.period.label, run_plan.as_of, requests, shared_dir)
+    return [replace(t, after=preparation) if run_plan.notebooks[t.notebook.name] else t for t in tasks]
 
 
 def _task(run_plan: RunPlan, name: str, control_ids: tuple[str, ...], builder: PackageBuilder, values: dict,

@@ -1,0 +1,92 @@
+"""Validate once per run: a notebook given the run's prepared validation shows exactly what it computes alone."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evidence_lib.area import TestedArea
+from evidence_lib.area_files import exception_table, results_document
+from evidence_lib.project import SAMPLES_DIR
+from evidence_lib.shared_validation import SHARED_DIR_VARIABLE, AreaRequest, area_key, find_area, prepare_areas
+from evidence_lib.sources.folder import read_declaration
+
+SAMPLE = SAMPLES_DIR / "2026-Q3"
+ACCESS = ("CC6.1", "CC6.3")
+PARAMETERS = {"dormant_days": 60}  # not the default: the prepared result must follow the notebook's value
+
+
+@pytest.fixture(scope="module")
+def shared_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("shared")
+    prepare_areas(SAMPLE, "2026-Q3", "2026-10-01", [AreaRequest(ACCESS, PARAMETERS)], folder)
+    return folder
+
+
+def _open(**changes) -> TestedArea:
+    options = {"period": "2026-Q3", "evidence_dir": str(SAMPLE), "as_of": "2026-10-01", "parameters": PARAMETERS}
+    return TestedArea.open(ACCESS, **{**options, **changes})
+
+
+def test_a_notebook_finding_the_runs_key_shows_exactly_what_it_computes_alone(shared_dir, monkeypatch):
+    alone = _open()
+    monkeypatch.setenv(SHARED_DIR_VARIABLE, str(shared_dir))
+    shared = _open()
+
+    assert alone.shared_key is None and shared.shared_key is not None
+    with_key, without = results_document(shared), results_document(alone)
+    assert with_key.pop("shared_validation") == shared.shared_key and without.pop("shared_validation") is None
+    assert with_key == without
+    assert exception_table(shared).equals(exception_table(alone))
+    assert sum(r.exception_count for r in shared.tested().rules) > 0  # the comparison compared exceptions
+
+
+@pytest.mark.parametrize("changes", [{"parameters": {"dormant_days": 61}}, {"as_of": "2026-10-02"},
+                                     {"period": "2026-09"}, {"control_ids": ("CC6.1",)}, {"parameters": {}}],
+                         ids=["parameter", "as-of", "period", "controls", "default-parameter"])
+def test_a_notebook_opened_differently_from_what_the_run_prepared_finds_nothing(shared_dir, monkeypatch, changes):
+    monkeypatch.setenv(SHARED_DIR_VARIABLE, str(shared_dir))
+    asked = {"folder": SAMPLE, "period_label": "2026-Q3", "as_of": "2026-10-01", "parameters": PARAMETERS,
+             "control_ids": ACCESS}
+    assert find_area(**asked) is not None
+    assert find_area(**{**asked, **{("period_label" if k == "period" else k): v for k, v in changes.items()}}) is None
+
+
+def test_the_key_names_every_evidence_file_and_the_controls(tmp_path):
+    folder = shutil.copytree(SAMPLE, tmp_path / "evidence")
+    before = area_key(folder, "2026-Q3", None, {}, ACCESS)
+    assert area_key(folder, "2026-Q3", None, {}, ("CC6.1",)) != before
+    export = folder / read_declaration(folder).files[0].relative
+    export.write_bytes(export.read_bytes() + b"\n")
+    assert area_key(folder, "2026-Q3", None, {}, ACCESS) != before
+
+
+def test_a_kernel_that_finds_its_key_does_not_import_gx(shared_dir):
+    script = (f"import sys; from evidence_lib.present import ControlArea; "
+              f"area = ControlArea.open({list(ACCESS)!r}, period='2026-Q3', evidence_dir={str(SAMPLE)!r}, "
+              f"as_of='2026-10-01', parameters={PARAMETERS!r}); area.conclusion(); "
+              f"print(area.tested.status, 'great_expectations' in sys.modules)")
+    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                           env={**_environment(), SHARED_DIR_VARIABLE: str(shared_dir)})
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.split()[-2:] == ["exceptions", "False"]
+
+
+def test_every_notebook_of_the_sample_run_used_the_runs_validation(sample_run):
+    _, run_dir = sample_run
+    used = {folder.name: json.loads((folder / "results.json").read_text())["shared_validation"]
+            for folder in run_dir.iterdir() if (folder / "results.json").is_file()}
+    assert used.pop("00_inventory") is None  # tests no control: loads the folder itself, no GX
+    assert used and all(len(key or "") == 64 for key in used.values()), used
+    assert len(set(used.values())) == len(used)  # one key per set of controls
+
+
+def _environment() -> dict:
+    import os
+
+    return {k: v for k, v in os.environ.items() if k != SHARED_DIR_VARIABLE}
