@@ -9,15 +9,20 @@ new. Reporting the result (HTML, CSV, JSON, hashed) is history_report.py's.
 A period rests on its latest run that verifies and did not end in error (else on its latest verified
 run that judged any control); a period with no such run is an evidence gap, and so is each control in
 error in the run used. An exception is the same one across periods when its control, rule, system and record key
-(as exceptions.csv names it) are the same.
+(as exceptions.csv names it) are the same. An exception absent from the next period is remediated only while its
+record is still in the rule's population there (the population keys of the notebook's results.json); a record
+that left the population (an account deleted, say) is `left`, not remediated. Without population keys (a masked
+run, an older package) it is taken as remediated.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cache
 from itertools import pairwise
 from pathlib import Path
 
@@ -34,6 +39,8 @@ HISTORY_KIND = "window_history"
 KEY = ["control", "rule", "system", "record_key"]
 #: what happened to an exception between two consecutive periods that both ran
 RECURRING, REMEDIATED, NEW = "recurring", "remediated", "new"
+#: absent from the next period because its record left the rule's population there: not a remediation
+LEFT = "left"
 MONTH = re.compile(r"\d{4}-\d{2}")
 #: a run folder's name (evidence_lib.package.new_run_id): one without its manifest is a broken package
 RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]+")
@@ -185,7 +192,7 @@ def judge_window(runs: list[FoundRun], window: Period | None = None, *, entity: 
     matrix = _matrix(used, periods)
     exceptions = _exceptions(used, matrix)
     gaps = _gaps(expected, runs, used, matrix)
-    changes = _changes(exceptions, matrix, [p.label for p in periods])
+    changes = _changes(exceptions, matrix, [p.label for p in periods], _population_reader(used, matrix))
     history = WindowHistory(window, entity, every, periods, runs, used, matrix, exceptions, changes, gaps, {})
     history.summaries = {control: summary(history, control) for control in matrix["control"].unique()}
     history.cautions = cautions(used)
@@ -281,9 +288,37 @@ def _gaps(expected: list[Period], runs: list[FoundRun], used: dict[str, FoundRun
     return gaps
 
 
-def _changes(exceptions: pd.DataFrame, matrix: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+#: (control, rule, period) -> the rule's population keys (system, record key) in that period, None if not stored
+Population = Callable[[str, str, str], frozenset | None]
+
+
+def _population_reader(used: dict[str, FoundRun], matrix: pd.DataFrame) -> Population:
+    """Each rule's population keys, read from its notebook's results.json (verified with its package) when asked."""
+    notebooks = {(r.control, r.rule, r.period): r.notebook for r in matrix.itertuples(index=False)}
+
+    @cache
+    def keys_of(label: str, notebook: str) -> dict[tuple[str, str], frozenset]:
+        try:
+            document = json.loads((used[label].path / notebook / "results.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {(control.get("control"), rule.get("rule")): frozenset(
+                    ("" if system is None else str(system), str(key)) for system, key in rule["population_keys"])
+                for control in document.get("controls", []) if isinstance(control, dict)
+                for rule in control.get("rules", []) if isinstance(rule, dict) and rule.get("population_keys")}
+
+    def population(control: str, rule: str, label: str) -> frozenset | None:
+        notebook = notebooks.get((control, rule, label))
+        return keys_of(label, notebook).get((control, rule)) if notebook else None
+
+    return population
+
+
+def _changes(exceptions: pd.DataFrame, matrix: pd.DataFrame, labels: list[str],
+             population: Population = lambda control, rule, label: None) -> pd.DataFrame:
     """Between each two consecutive periods where a rule was judged in both: the exceptions found in
-    both (recurring), in the first only (remediated) and in the second only (new)."""
+    both (recurring), in the first only (remediated, or left when the record left the rule's population)
+    and in the second only (new)."""
     judged = set(map(tuple, matrix.loc[matrix["status"].isin([PASS, EXCEPTIONS]), ["control", "rule", "period"]]
                      .itertuples(index=False)))
     keys: dict[tuple, dict[tuple, str]] = {}
@@ -295,8 +330,11 @@ def _changes(exceptions: pd.DataFrame, matrix: pd.DataFrame, labels: list[str]) 
             if (control, rule, before) not in judged or (control, rule, after) not in judged:
                 continue
             first, second = keys.get((control, rule, before), {}), keys.get((control, rule, after), {})
+            gone = first.keys() - second.keys()
+            judged_after = population(control, rule, after) if gone else None
+            left = set() if judged_after is None else gone - judged_after
             for kind, found, status in ((RECURRING, first.keys() & second.keys(), second),
-                                        (REMEDIATED, first.keys() - second.keys(), first),
+                                        (REMEDIATED, gone - left, first), (LEFT, left, first),
                                         (NEW, second.keys() - first.keys(), second)):
                 rows += [{"kind": kind, "control": control, "rule": rule, "system": system, "record_key": key,
                           "from_period": before, "to_period": after, "response_status": status[(system, key)]}
@@ -342,6 +380,8 @@ def summary(history: WindowHistory, control: str) -> str:
         if len(later):
             following = later["to_period"].iloc[0]
             text += f", {remediated} remediated by {following}, {recurring} still found in {following}"
+            if left := (later["kind"] == LEFT).sum():
+                text += f", {left} no longer in the population in {following}"
         parts.append(text)
     missing = [label for label in labels if label not in judged]
     if missing:

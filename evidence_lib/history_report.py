@@ -18,6 +18,7 @@ import pandas as pd
 from evidence_lib.charts import STATUS_COLOURS
 from evidence_lib.history import (
     HISTORY_KIND,
+    LEFT,
     NEW,
     RECURRING,
     REMEDIATED,
@@ -54,7 +55,7 @@ def write_history(history: WindowHistory, out: Path, *, runs_dir: Path) -> Path:
 def history_document(history: WindowHistory, *, runs_dir: Path) -> dict:
     """history.json: the window, every package read and what became of it, the matrix, gaps and changes."""
     window = history.window
-    counts = {kind: int((history.changes["kind"] == kind).sum()) for kind in (RECURRING, REMEDIATED, NEW)}
+    counts = {kind: int((history.changes["kind"] == kind).sum()) for kind in (RECURRING, REMEDIATED, LEFT, NEW)}
     counts.update(periods=len(history.periods), periods_used=len(history.used), gaps=len(history.gaps),
                   packages_failing_verification=len(history.failed))
     return {

@@ -22,9 +22,10 @@ CC61, CC63 = ("CC6.1", "10_access"), ("CC6.3", "10_access")
 
 
 def package(out: Path, period: str, run_id: str, rules: dict, *, status: str | None = None,
-            responded: tuple = (), options: dict | None = None) -> Path:
+            responded: tuple = (), options: dict | None = None, populations: dict | None = None) -> Path:
     """A finished package of `period`: rules maps (control, notebook, rule) to (population, [record keys])
-    or to "error"; every exception's system is okta; keys in `responded` carry a response."""
+    or to "error"; every exception's system is okta; keys in `responded` carry a response; populations maps
+    a rule to the record keys of its population, written to its notebook's results.json."""
     builder = PackageBuilder(out, period, run_id=run_id)
     controls, rows = {}, []
     for (control, notebook, rule), planted in rules.items():
@@ -51,7 +52,10 @@ def package(out: Path, period: str, run_id: str, rules: dict, *, status: str | N
                                  columns=["notebook", "control", "rule", "record_key", "system", "account_id",
                                           "response_status"])
             table.drop(columns=["notebook"]).to_csv(folder / "exceptions.csv", index=False)
-            (folder / "results.json").write_text("{}")
+            stored = [{"control": c["control"], "rules": [{"rule": r["rule"], "population_keys": [
+                ["okta", key] for key in populations[r["rule"]]]} for r in c["rules"] if r["rule"] in populations]}
+                for c in controls.values() if c["notebook"] == notebook] if populations else []
+            (folder / "results.json").write_text(json.dumps({"controls": stored}))
         statuses = [c["status"] for c in controls.values()]
         overall = status or ("error" if "error" in statuses else "exceptions" if "exceptions" in statuses else "pass")
         parsed = parse_period(period)
@@ -149,6 +153,17 @@ def test_recurring_remediated_and_new_exceptions_are_exactly_the_planted_ones(hi
     assert set(history.changes["system"]) == {"okta"}
     responded = history.changes[history.changes["response_status"] == "responded"]
     assert set(zip(responded["kind"], responded["to_period"], strict=True)) == {("recurring", Q2)}
+
+
+def test_an_exception_whose_record_left_the_population_is_not_remediated(tmp_path):
+    """B's account is gone from Q2's population (results.json's population keys): B left, A was remediated."""
+    package(tmp_path, Q1, "20260405T060000Z-000011", mfa(3, A, B), populations={"mfa_enabled": [A, B, C]})
+    package(tmp_path, Q2, "20260705T060000Z-000012", mfa(2, C), populations={"mfa_enabled": [A, C]})
+    judged = judge_window(read_runs(tmp_path))
+    found = {tuple(row) for row in judged.changes[["kind", "record_key"]].itertuples(index=False)}
+    assert found == {("remediated", A), ("left", B), ("new", C)}
+    assert "1 remediated by 2026-Q2, 0 still found in 2026-Q2, 1 no longer in the population in 2026-Q2" in \
+        judged.summaries["CC6.1"]
 
 
 def test_the_matrix_has_each_rule_per_period_as_planted(history):

@@ -91,3 +91,25 @@ def test_same_seed_same_company_other_seed_other_company():
     a, b, c = (build_company(150, period, seed=s) for s in (1, 1, 2))
     assert a.expected == b.expected and [p.email for p in a.people] == [p.email for p in b.people]
     assert [p.email for p in a.people] != [p.email for p in c.people]
+
+
+def test_periods_writes_one_folder_a_period_and_the_windows_expected_file(tmp_path):
+    from click.testing import CliRunner
+
+    from evidence_lib.synth.__main__ import main
+
+    done = CliRunner().invoke(main, ["--periods", "2026-Q1..2026-Q4", "--missing", "2026-Q2", "--people", "40",
+                                     "--out", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-Q1", "2026-Q3", "2026-Q4", "expected_window.csv"]
+    window = pd.read_csv(tmp_path / "expected_window.csv", keep_default_na=False)
+    assert window.loc[window["kind"] == "gap", "from_period"].tolist() == ["2026-Q2"]
+    # periods either side of the missing one are not compared: only Q3 -> Q4 is
+    changes = window[window["kind"] != "gap"]
+    assert set(zip(changes["from_period"], changes["to_period"])) == {("2026-Q3", "2026-Q4")}
+    assert set(changes["kind"]) == {"recurring", "remediated", "new"}
+    for label in ("2026-Q3", "2026-Q4"):  # each change is in the periods' own expected exceptions
+        planted = pd.read_csv(tmp_path / label / "expected_exceptions.csv", keep_default_na=False)
+        keys = set(zip(planted["rule"], planted["record_key"]))
+        side = changes[changes["kind"] != ("new" if label == "2026-Q3" else "remediated")]
+        assert set(zip(side["rule"], side["record_key"])) <= keys

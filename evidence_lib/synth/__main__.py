@@ -1,4 +1,6 @@
-"""python -m evidence_lib.synth --people 200 --out data/samples/2026-Q3"""
+"""python -m evidence_lib.synth --people 200 --out data/samples/2026-Q3
+
+python -m evidence_lib.synth --periods 2026-Q1..2026-Q4 --out /tmp/window (one company, one folder a period)"""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from evidence_lib.period import parse_period
 from evidence_lib.synth.company import build_company
 from evidence_lib.synth.second import SEED as SECOND_SEED
 from evidence_lib.synth.second import build_second_company
+from evidence_lib.synth.window import build_window, period_range, write_window
 from evidence_lib.synth.writers import write_company
 from evidence_lib.synth.writers_second import write_second_company
 
@@ -29,14 +32,25 @@ FIRST_SEED = 7
 @click.option("--vendors", type=click.Choice(["first", "second"]), default="first", show_default=True,
               help="first: Northwind (Workday, Okta, GitHub, Jira Server); second: Fabrikam (BambooHR, Google "
                    "Workspace, GitLab, Jira Cloud, people keyed by e-mail).")
-def main(people: int, out: Path, period: str, seed: int | None, vendors: str) -> None:
+@click.option("--periods", default=None, metavar="FIRST..LAST",
+              help="A Type 2 window (2026-Q1..2026-Q4): the same company over every period, one folder each "
+                   "(<out>/<period>), with expected_window.csv; replaces --period.")
+@click.option("--missing", default=None, metavar="PERIOD",
+              help="With --periods: the period whose evidence is missing [default: the last].")
+def main(people: int, out: Path, period: str, seed: int | None, vendors: str, periods: str | None,
+         missing: str | None) -> None:
     """Write a synthetic company's evidence folder, with expected_exceptions.csv.
 
     Example: python -m evidence_lib.synth --people 100000 --out /tmp/big-company
 
     Example: python -m evidence_lib.synth --vendors second --out data/samples/fabrikam-2026-Q3
+
+    Example: python -m evidence_lib.synth --periods 2026-Q1..2026-Q4 --out /tmp/window
     """
     started = time.perf_counter()
+    if periods is not None:
+        _window(people, out, periods, seed, vendors, missing, started)
+        return
     try:
         if vendors == "second":
             second = build_second_company(people, parse_period(period), seed=SECOND_SEED if seed is None else seed)
@@ -52,6 +66,21 @@ def main(people: int, out: Path, period: str, seed: int | None, vendors: str) ->
     click.echo(f"wrote {len(company.people)} people, {len(company.accounts)} accounts, {len(company.tickets)} "
                f"tickets, {len(company.deployments)} deployments and {len(company.expected)} planted exceptions "
                f"to {out} in {time.perf_counter() - started:.1f}s", err=False)
+
+
+def _window(people: int, out: Path, periods: str, seed: int | None, vendors: str, missing: str | None,
+            started: float) -> None:
+    try:
+        if vendors != "first":
+            raise EvidenceError("--periods writes the first vendor set's company (Northwind) only")
+        window = build_window(people, period_range(periods), seed=FIRST_SEED if seed is None else seed,
+                              missing=missing)
+    except (ValueError, EvidenceError) as exc:
+        raise click.ClickException(str(exc)) from None
+    write_window(window, out)
+    click.echo(f"wrote {len(window.companies)} periods of one company ({', '.join(window.companies)}; "
+               f"{window.missing} missing) and {len(window.planted)} planted exception keys to {out} in "
+               f"{time.perf_counter() - started:.1f}s")
 
 
 if __name__ == "__main__":
