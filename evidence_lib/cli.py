@@ -189,7 +189,8 @@ def _check_controls(evidence, period, as_of, overrides, json_path) -> int:
 @click.option(
     "--only", multiple=True, metavar="CONTROL", help="Run only the notebooks testing this control (repeatable)."
 )
-@click.option("--jobs", type=click.IntRange(1), default=2, show_default=True, help="Notebooks executed at once.")
+@click.option("--jobs", type=click.IntRange(1), default=None,
+              help="Notebooks executed at once (default: one per CPU this process may use).")
 @click.option("--mask-pii", is_flag=True, help="Mask names and e-mail addresses (stable pseudonyms) in the package.")
 @click.option("--mask-key", "mask_key", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="With --mask-pii: a file holding the secret key of the pseudonyms, kept outside the package, "
@@ -338,7 +339,8 @@ def signoff(run_dir: Path, reviewer: str, note: str | None, sign: Path | None) -
 @click.option("--evidence", "evidence_dir", required=True,
               type=click.Path(path_type=Path, file_okay=False, exists=True),
               help="The evidence folder in hand: checked against the package's input hashes, then tested again.")
-@click.option("--jobs", type=click.IntRange(1), default=2, show_default=True, help="Notebooks executed at once.")
+@click.option("--jobs", type=click.IntRange(1), default=None,
+              help="Notebooks executed at once (default: one per CPU this process may use).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Also write the comparison (differences, tool versions side by side) to this file.")
 def reperform(run_dir: Path, evidence_dir: Path, jobs: int, json_path: Path | None) -> None:
@@ -354,10 +356,11 @@ def reperform(run_dir: Path, evidence_dir: Path, jobs: int, json_path: Path | No
 
     Example: evidence reperform out/2026-Q3/20261125T101500Z-1a2b3c --evidence data/samples/2026-Q3
     """
+    from evidence_lib.notebook_runner import default_jobs
     from evidence_lib.package import write_json_atomically
     from evidence_lib.reperform import reperform as reperform_package
 
-    result = reperform_package(run_dir, evidence_dir, jobs=jobs, progress=sys.stderr.isatty())
+    result = reperform_package(run_dir, evidence_dir, jobs=jobs or default_jobs(), progress=sys.stderr.isatty())
     for line in result.lines():
         click.echo(line)
     if json_path:

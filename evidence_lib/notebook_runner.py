@@ -68,6 +68,15 @@ class NotebookOutcome:
         return bool(self.results)
 
 
+def default_jobs() -> int:
+    """Notebooks executed at once when not told: one per CPU this process may use (a container's
+    CPU set, not the host's), each notebook being one kernel busy on one core."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def run_notebook(task: NotebookTask) -> NotebookOutcome:
     """Execute one notebook into task.folder (executed.ipynb, results.json, exceptions.csv), render report.html.
 

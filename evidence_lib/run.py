@@ -23,7 +23,14 @@ from pathlib import Path
 from evidence_lib.controls import Catalog, load_catalog
 from evidence_lib.errors import EvidenceError
 from evidence_lib.manifest import MANIFEST_SCHEMA_VERSION, manifest_document, write_package
-from evidence_lib.notebook_runner import NotebookOutcome, NotebookTask, Preparation, execute_tasks, run_notebook
+from evidence_lib.notebook_runner import (
+    NotebookOutcome,
+    NotebookTask,
+    Preparation,
+    default_jobs,
+    execute_tasks,
+    run_notebook,
+)
 from evidence_lib.package import MANIFEST, PackageBuilder, evidence_hashes, sha256_file
 from evidence_lib.parameters import resolve_parameters
 from evidence_lib.period import Period, parse_period
@@ -57,7 +64,7 @@ class RunError(EvidenceError):
     """A run that cannot start as asked: unknown control, missing notebook, as-of date outside the period."""
 
 
-def run_period(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, ...] = (), jobs: int = 2,
+def run_period(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, ...] = (), jobs: int | None = None,
                mask_pii: bool = False, mask_key_file: Path | None = None, with_code: bool = False,
                as_of: str | None = None, parameters: dict | None = None, allow_period_mismatch: bool = False,
                preparer: str | None = None, pdf: bool = False, notebooks_dir: Path = NOTEBOOKS_DIR,
@@ -130,7 +137,7 @@ class RunPlan:
     catalog: Catalog = field(default_factory=load_catalog, repr=False, compare=False)
 
 
-def plan_run(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, ...] = (), jobs: int = 2,
+def plan_run(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, ...] = (), jobs: int | None = None,
              mask_pii: bool = False, mask_key_file: Path | None = None, with_code: bool = False,
              as_of: str | None = None, parameters: dict | None = None, allow_period_mismatch: bool = False,
              preparer: str | None = None, pdf: bool = False, notebooks_dir: Path = NOTEBOOKS_DIR,
@@ -154,7 +161,8 @@ def plan_run(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, ...
 
         find_chromium()  # a PdfError now, not after every notebook has run
     return RunPlan(parsed, evidence_dir, Path(out), notebooks_dir, {n: tuple(c) for n, c in notebooks.items()},
-                   thresholds, check_preparer(preparer, evidence_dir), as_of=as_of, only=tuple(only), jobs=jobs,
+                   thresholds, check_preparer(preparer, evidence_dir), as_of=as_of, only=tuple(only),
+                   jobs=jobs or default_jobs(),
                    mask_pii=mask_pii, mask_key_file=_check_mask_key(mask_pii, mask_key_file), with_code=with_code,
                    allow_period_mismatch=allow_period_mismatch, pdf=pdf, catalog=catalog)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence_lib.area import TestedArea
+from evidence_lib import area as tested_area
 from evidence_lib.area_files import exception_table, results_document
 from evidence_lib.project import SAMPLES_DIR
 from evidence_lib.shared_validation import SHARED_DIR_VARIABLE, AreaRequest, area_key, find_area, prepare_areas
@@ -28,9 +28,9 @@ def shared_dir(tmp_path_factory) -> Path:
     return folder
 
 
-def _open(**changes) -> TestedArea:
+def _open(**changes) -> tested_area.TestedArea:
     options = {"period": "2026-Q3", "evidence_dir": str(SAMPLE), "as_of": "2026-10-01", "parameters": PARAMETERS}
-    return TestedArea.open(ACCESS, **{**options, **changes})
+    return tested_area.TestedArea.open(ACCESS, **{**options, **changes})
 
 
 def test_a_notebook_finding_the_runs_key_shows_exactly_what_it_computes_alone(shared_dir, monkeypatch):
