@@ -1,7 +1,8 @@
 """A run's manifest.json (docs/manifest.schema.json): what was run, on what, with what, and what it found.
 
-`manifest_document` builds the document from a run's plan and outcomes; `write_package` renders
-the index from it and finishes the package (PackageBuilder adds the hashed `outputs`).
+`manifest_document` builds the document from a run's plan and outcomes; `write_package` derives the
+OSCAL assessment results (oscal.py) and renders the index from it and finishes the package
+(PackageBuilder adds the hashed `outputs`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from evidence_lib.controls import Catalog
 from evidence_lib.notebook_runner import NotebookOutcome
+from evidence_lib.oscal import write_into_package
 from evidence_lib.package import PackageBuilder, hash_tree, sha256_file
 from evidence_lib.project import IN_CHECKOUT, PROJECT_DIR
 from evidence_lib.render import render_index
@@ -58,8 +60,10 @@ def manifest_document(run_plan: RunPlan, run_id: str, outcomes: list[NotebookOut
 
 
 def write_package(builder: PackageBuilder, manifest: dict, *, pdf: bool = False) -> Path:
-    """index.html from the manifest (with the counts it states), with pdf a PDF of every report and of
-    the index beside them (hashed like every output), then the manifest: the package is finished."""
+    """assessment-results.json (OSCAL) and index.html from the manifest (with the counts it states), with pdf
+    a PDF of every report and of the index beside them (hashed like every output), then the manifest: the
+    package is finished."""
+    write_into_package(builder.work_dir, manifest)
     index = builder.work_dir / "index.html"
     render_index(index, {**manifest, "counts": _counts(manifest["controls"])})
     if pdf:

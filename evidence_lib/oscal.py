@@ -9,9 +9,15 @@ carrying each file's SHA-256; a risk per exception, `open`, or `deviation-approv
 response is in force. UUIDs are version-5, derived from the run id and the names: the same package
 always gives the same document.
 
-Built from the package alone (manifest.json and each notebook's results.json); no OSCAL library is
-used. The fields the model requires are those of the OSCAL 1.1 assessment-results model (as
-compliance-trestle's generated AssessmentResults classes state them).
+Every run writes it into its package as `assessment-results.json` (`write_into_package`, before the
+manifest, which hashes it like every other output); `evidence oscal` derives the same document again
+from a finished package (one written before runs carried it, too). Since the manifest hashes the
+document, the document cannot carry the manifest's own SHA-256: its back-matter names manifest.json,
+whose SHA-256 is the run's last line and what `manifest.sig` signs.
+
+Built from the manifest and each notebook's results.json; no OSCAL library is used. The fields the
+model requires are those of the OSCAL 1.1 assessment-results model; tests/test_oscal.py validates a
+real package's document with compliance-trestle's AssessmentResults.
 """
 
 from __future__ import annotations
@@ -20,13 +26,15 @@ import json
 import uuid
 from pathlib import Path
 
-from evidence_lib.package import MANIFEST, PackageError, sha256_file, verify
+from evidence_lib.package import MANIFEST, PackageError, verify, write_json_atomically
 
 OSCAL_VERSION = "1.1.2"
 #: namespace of the properties this tool adds (population, exception count, the workbench's status)
 NS = "https://evidence-workbench.example/ns/oscal"
 UUIDS = uuid.UUID("5b0a4f0e-6c1e-5d2b-9a57-3e1f0c2d4b61")
 RESPONDED = "responded"
+#: the document's name inside every package
+ASSESSMENT_RESULTS = "assessment-results.json"
 
 
 def _uuid(*parts: str) -> str:
@@ -38,16 +46,36 @@ def _prop(name: str, value) -> dict:
 
 
 def assessment_results(run_dir: Path) -> dict:
-    """The OSCAL assessment-results document of a finished package (which must pass `verify`)."""
+    """The OSCAL assessment-results document of a finished package (which must pass `verify`): the
+    document the run wrote into it, derived again from its manifest and results."""
     run_dir = Path(run_dir)
     checked = verify(run_dir)
     if not checked.ok:
         raise PackageError(f"{run_dir}: {len(checked.lines())} file(s) differ from manifest.json "
                            f"({'; '.join(checked.lines()[:3])}): run `evidence verify {run_dir}`")
     manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+    return assessment_results_document(manifest, _notebook_results(run_dir))
+
+
+def write_into_package(work_dir: Path, manifest: dict) -> Path:
+    """Write the document of a package being finished (its notebooks' results.json are in place, its
+    manifest is not yet written) into it as ASSESSMENT_RESULTS."""
+    # as the finished manifest.json will read back: the document derived later from it is the same
+    manifest = json.loads(json.dumps(manifest, default=str, ensure_ascii=False))
+    path = Path(work_dir) / ASSESSMENT_RESULTS
+    write_json_atomically(path, assessment_results_document(manifest, _notebook_results(Path(work_dir))))
+    return path
+
+
+def _notebook_results(package_dir: Path) -> dict[str, dict]:
+    return {p.parent.name: json.loads(p.read_text(encoding="utf-8"))
+            for p in sorted(package_dir.glob("*/results.json"))}
+
+
+def assessment_results_document(manifest: dict, results: dict[str, dict]) -> dict:
+    """The document from a manifest (without its outputs) and each notebook's results.json by notebook name."""
     run_id, period = manifest["run_id"], manifest["period"]
-    results = {p.parent.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(run_dir.glob("*/results.json"))}
-    resources = _resources(run_id, manifest, sha256_file(run_dir / MANIFEST))
+    resources = _resources(run_id, manifest)
     uses = _evidence_types()
     observations, risks, findings, systems = [], [], [], set()
     included, excluded = [], []
@@ -114,8 +142,6 @@ def assessment_results(run_dir: Path) -> dict:
 
 def write_assessment_results(run_dir: Path, out: Path) -> Path:
     """Write the document to OUT (outside the package: it is never changed)."""
-    from evidence_lib.package import write_json_atomically
-
     run_dir, out = Path(run_dir).resolve(), Path(out)
     if out.resolve().is_relative_to(run_dir):
         raise PackageError(f"{out}: inside the package, which is never changed; write it beside the package")
@@ -130,12 +156,20 @@ def _rules(results: dict, control_id: str) -> dict[str, dict]:
     return {}
 
 
-def _resources(run_id: str, manifest: dict, manifest_sha256: str) -> dict[str, dict]:
-    """Evidence file (and manifest.json) -> its back-matter resource, with the file's SHA-256."""
-    files = {MANIFEST: manifest_sha256, **{f"evidence/{p}": d for p, d in manifest["inputs"]["evidence"].items()}}
-    return {name: {"uuid": _uuid(run_id, "resource", name), "title": name,
-                   "rlinks": [{"href": name, "hashes": [{"algorithm": "SHA-256", "value": digest}]}]}
-            for name, digest in files.items()}
+def _resources(run_id: str, manifest: dict) -> dict[str, dict]:
+    """Evidence file -> its back-matter resource, with the file's SHA-256; and manifest.json, which hashes
+    this document and so cannot be hashed in it."""
+    resources = {MANIFEST: {
+        "uuid": _uuid(run_id, "resource", MANIFEST), "title": MANIFEST,
+        "description": "The package's manifest: every input and output file with its SHA-256 (this document "
+                       "among them), the parameters and tool versions. Its own SHA-256 is the last line "
+                       "`evidence run` printed; manifest.sig, when present, is its Ed25519 signature.",
+        "rlinks": [{"href": MANIFEST}]}}
+    for name, digest in manifest["inputs"]["evidence"].items():
+        resources[f"evidence/{name}"] = {
+            "uuid": _uuid(run_id, "resource", f"evidence/{name}"), "title": f"evidence/{name}",
+            "rlinks": [{"href": f"evidence/{name}", "hashes": [{"algorithm": "SHA-256", "value": digest}]}]}
+    return resources
 
 
 def _evidence_types() -> dict[str, tuple[str, ...]]:

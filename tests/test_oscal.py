@@ -1,19 +1,26 @@
-"""`evidence oscal`: a package's findings as OSCAL 1.1 assessment results.
+"""assessment-results.json, which every run writes into its package, and `evidence oscal`, which derives it
+again: a package's findings as OSCAL 1.1 assessment results.
 
-The package is written by hand (PackageBuilder, no notebooks): four controls — one passing, one with
-exceptions (one of them responded), one in error, one scoped out — so each finding's expected state is
-known here. The required fields are those of the OSCAL 1.1 assessment-results model, as the NIST
-metaschema and compliance-trestle's generated AssessmentResults classes list them; no OSCAL library is used.
+Most tests use a package written by hand (PackageBuilder, no notebooks): four controls — one passing, one
+with exceptions (one of them responded), one in error, one scoped out — so each finding's expected state is
+known here. The required fields are those of the OSCAL 1.1 assessment-results model, as the NIST metaschema
+lists them. compliance-trestle's AssessmentResults model (a test dependency) validates both that document
+and the one in the shared sample run's package, whose findings are checked against the sample's answer key.
 """
 
 import hashlib
 import json
 import re
 
+import pandas as pd
 import pytest
+import yaml
+from trestle.oscal.assessment_results import Model as OscalDocument
 
-from evidence_lib.oscal import assessment_results, write_assessment_results
-from evidence_lib.package import MANIFEST, PackageBuilder, PackageError
+from evidence_lib.controls import load_catalog
+from evidence_lib.oscal import ASSESSMENT_RESULTS, assessment_results, write_assessment_results, write_into_package
+from evidence_lib.package import MANIFEST, PackageBuilder, PackageError, hash_tree, verify
+from tests.conftest import SAMPLE
 
 UUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[45][0-9A-Fa-f]{3}-[89ABab][0-9A-Fa-f]{3}-[0-9A-Fa-f]{12}$")
 DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
@@ -69,10 +76,12 @@ def package(tmp_path):
         "inventory": inventory}
     (builder.work_dir / "10_access").mkdir()
     (builder.work_dir / "10_access" / "results.json").write_text(json.dumps(notebook))
-    return builder.finish({"schema_version": 2, "status": "error", "prepared_by": "Ana Ruiz",
-                           "period": {"label": "2026-Q3", "start": "2026-07-01", "end": "2026-09-30"},
-                           "started_at": "2026-10-01T06:00:00+00:00", "finished_at": "2026-10-01T06:03:00+00:00",
-                           "inputs": {"evidence": EVIDENCE}, "controls": controls})
+    manifest = {"schema_version": 2, "run_id": builder.run_id, "status": "error", "prepared_by": "Ana Ruiz",
+                "period": {"label": "2026-Q3", "start": "2026-07-01", "end": "2026-09-30"},
+                "started_at": "2026-10-01T06:00:00+00:00", "finished_at": "2026-10-01T06:03:00+00:00",
+                "inputs": {"evidence": EVIDENCE}, "controls": controls}
+    write_into_package(builder.work_dir, manifest)  # as manifest.write_package does for every run
+    return builder.finish(manifest)
 
 
 def assert_has(kind, obj):
@@ -150,19 +159,77 @@ def test_an_observation_per_rule_and_a_risk_per_exception_deviation_approved_whe
                                                                                   ("deviation-approved", True)]
 
 
-def test_back_matter_carries_each_input_and_the_manifest_with_its_sha256(package):
+def test_back_matter_carries_each_input_with_its_sha256_and_names_the_manifest_that_hashes_the_document(package):
     root = assessment_results(package)["assessment-results"]
-    hashes = {r["title"]: r["rlinks"][0]["hashes"][0] for r in root["back-matter"]["resources"]}
-    assert {name: h["value"] for name, h in hashes.items()} == {
-        MANIFEST: hashlib.sha256((package / MANIFEST).read_bytes()).hexdigest(),
-        **{f"evidence/{p}": d for p, d in EVIDENCE.items()}}
-    assert {h["algorithm"] for h in hashes.values()} == {"SHA-256"}
+    links = {r["title"]: r["rlinks"][0] for r in root["back-matter"]["resources"]}
+    assert {name: link["hashes"][0]["value"] for name, link in links.items() if name != MANIFEST} == {
+        f"evidence/{p}": d for p, d in EVIDENCE.items()}
+    assert {link["hashes"][0]["algorithm"] for name, link in links.items() if name != MANIFEST} == {"SHA-256"}
+    # the manifest hashes this document, so the document cannot hash the manifest
+    assert links[MANIFEST] == {"href": MANIFEST}
+    manifest = json.loads((package / MANIFEST).read_text())
+    assert manifest["outputs"][ASSESSMENT_RESULTS] == hashlib.sha256(
+        (package / ASSESSMENT_RESULTS).read_bytes()).hexdigest()
 
 
-def test_the_same_package_gives_the_same_document_written_beside_it_never_inside(package, run_cli, tmp_path):
+def test_the_package_holds_the_document_and_evidence_oscal_derives_the_same_beside_it_never_inside(
+        package, run_cli, tmp_path):
     out = tmp_path / "assessment-results.json"
     finished = run_cli("oscal", package, "--out", out)
     assert finished.exit_code == 0, finished.output
-    assert json.loads(out.read_text()) == assessment_results(package)
+    assert json.loads(out.read_text()) == assessment_results(package) == json.loads(
+        (package / ASSESSMENT_RESULTS).read_text())
     with pytest.raises(PackageError, match="inside the package"):
         write_assessment_results(package, package / "assessment-results.json")
+
+
+def test_trestle_validates_the_document_of_every_kind_of_finding(package):
+    document = OscalDocument.model_validate(json.loads((package / ASSESSMENT_RESULTS).read_text()))
+    [result] = document.assessment_results.results
+    states = {f.target.target_id: (_text(f.target.status.state), _text(f.target.status.reason))
+              for f in result.findings}
+    assert states == {"CC6.1": ("not-satisfied", "fail"), "CC6.2": ("satisfied", "pass"),
+                      "CC8.1": ("not-satisfied", "other")}
+
+
+def test_the_sample_runs_document_validates_with_trestle_and_lists_every_control_with_its_finding(sample_run):
+    """The shared sample run's package; the expected findings come from the sample's answer key: a control
+    with planted exceptions is not satisfied, with a risk per planted exception, deviation-approved where
+    responses.yaml answers it (and the response has not lapsed)."""
+    _, run_dir = sample_run
+    assert verify(run_dir).ok
+    manifest = json.loads((run_dir / MANIFEST).read_text())
+    assert manifest["outputs"][ASSESSMENT_RESULTS] == hash_tree(run_dir)[ASSESSMENT_RESULTS]
+    raw = json.loads((run_dir / ASSESSMENT_RESULTS).read_text())
+    assert raw == assessment_results(run_dir)
+    document = OscalDocument.model_validate(raw).assessment_results
+    [result] = document.results
+    expected = pd.read_csv(SAMPLE / "expected_exceptions.csv", dtype=str, keep_default_na=False)
+    responses = yaml.safe_load((SAMPLE / "responses.yaml").read_text())["responses"]
+    risks = {str(r.uuid): r for r in result.risks}
+    found = {}
+    for finding in result.findings:
+        statuses = [_text(risks[str(r.risk_uuid)].status) for r in finding.related_risks or []]
+        found[finding.target.target_id] = (_text(finding.target.status.state), _text(finding.target.status.reason),
+                                           len(statuses), statuses.count("deviation-approved"))
+    wanted = {}
+    for control in load_catalog().controls:
+        planted = expected[expected["control"] == control.control_id]
+        responded = sum(1 for r in responses if r["control"] == control.control_id and "expires" not in r
+                        and ((planted["rule"] == r["rule"]) & (planted["record_key"] == r["key"])).any())
+        wanted[control.control_id] = (("not-satisfied", "fail") if len(planted) else ("satisfied", "pass")) + (
+            len(planted), responded)
+    assert found == wanted
+    included = [c.control_id for c in result.reviewed_controls.control_selections[0].include_controls]
+    assert included == sorted(wanted)
+    hashes = {r.title: r.rlinks[0].hashes[0].value for r in document.back_matter.resources if r.rlinks[0].hashes}
+    answer_key = {"expected_exceptions.csv", "near_misses.csv", "expected_populations.csv"}
+    assert hashes == {f"evidence/{f}": h for f, h in hash_tree(SAMPLE).items() if f not in answer_key}
+
+
+def _text(value) -> str:
+    """A trestle enum member, constrained string (pydantic root models, nested: RiskStatus(root=TokenDatatype(
+    root='open'))) or plain string, as text."""
+    while hasattr(value, "root"):
+        value = value.root
+    return str(getattr(value, "value", value))
