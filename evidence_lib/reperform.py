@@ -159,7 +159,12 @@ def _key_text(key: tuple[str, str]) -> str:
 def exception_keys(rule: dict, key: tuple[str, ...] | None) -> list[tuple[str, str]]:
     """(system, record key) of each exception row; by the view's key where every key column is there,
     else by the whole row (responses left out)."""
-    rows = pd.DataFrame(rule.get("exceptions") or [])
+    return row_keys(rule.get("exceptions") or [], key)
+
+
+def row_keys(rows: list[dict], key: tuple[str, ...] | None) -> list[tuple[str, str]]:
+    """(system, record key) of each row of a rule's records (its exceptions in results.json), in order."""
+    rows = pd.DataFrame(rows)
     if rows.empty:
         return []
     systems = rows["system"].fillna("").astype(str) if "system" in rows else pd.Series("", index=rows.index)
@@ -176,11 +181,18 @@ def exception_keys(rule: dict, key: tuple[str, ...] | None) -> list[tuple[str, s
 def rule_keys() -> dict[str, tuple[str, ...]]:
     """rule id -> its view's key columns, for the control and integrity rules of the catalog."""
     from evidence_lib.controls import load_catalog
+
+    views = load_catalog().views
+    return {rule_id: views[r.view].key for rule_id, r in catalog_rules().items() if r.view in views}
+
+
+def catalog_rules() -> dict:
+    """rule id -> its Rule (controls.py), for the control and integrity rules of the catalog."""
+    from evidence_lib.controls import load_catalog
     from evidence_lib.integrity import load_integrity
 
     catalog = load_catalog()
-    rules = [*catalog.rules, *(c.rule for c in load_integrity(catalog.folder).rules)]
-    return {r.rule_id: catalog.views[r.view].key for r in rules if r.view in catalog.views}
+    return {r.rule_id: r for r in [*catalog.rules, *(c.rule for c in load_integrity(catalog.folder).rules)]}
 
 
 def _input_differences(package: dict, again: dict) -> list[str]:

@@ -10,6 +10,11 @@ The draw, for an auditor to re-perform with any numpy: sort the keys (system, th
 that order. The same package and seed give the same sample. The sample is written as a CSV beside the
 package, never inside it, each row carrying the seed, the method, the population's size and SHA-256 (of
 its sorted keys, one `system<TAB>record key` line each) and the SHA-256 of the package's manifest.json.
+
+Each drawn record carries the columns the rule shows (its `show` in the catalog, and the export file and
+row), from what the package holds: a rule's `population_rows` when results.json stores them, else the
+record's exception row. A package stores the shown columns of its exceptions only, so for a record that
+passed the cells stay empty and `values` says so: the auditor reads that record in the export.
 """
 
 from __future__ import annotations
@@ -32,8 +37,14 @@ from evidence_lib.package import MANIFEST, neutralise_formula, sha256_file, veri
 #: (annual 1, quarterly 2, monthly 2-5, weekly 5-15, daily 20-40, many times a day 25-60)
 FREQUENCY_SIZES = {"annual": 1, "quarterly": 2, "monthly": 5, "weekly": 15, "daily": 40, "recurring": 60}
 METHOD = "sorted keys; numpy.random.default_rng(seed).permutation(population)[:size]"
-COLUMNS = ("selection", "system", "record_key", "exception", "control", "rule", "run_id", "seed", "method",
-           "population", "population_sha256", "manifest_sha256", "numpy")
+#: the CSV's columns before the rule's shown columns, and after them
+KEY_COLUMNS = ("selection", "system", "record_key", "exception", "values")
+COLUMNS = ("control", "rule", "run_id", "seed", "method", "population", "population_sha256", "manifest_sha256",
+           "numpy")
+#: where a drawn record's shown values come from (the CSV's `values` column)
+FROM_POPULATION = "population row"
+FROM_EXCEPTION = "exception row"
+NOT_STORED = "not in the package: read the record in its export"
 
 
 class SampleError(EvidenceError):
@@ -51,13 +62,22 @@ class Sample:
     manifest_sha256: str
     #: (system, record key, is an exception of the rule), in selection order
     selected: tuple[tuple[str, str, bool], ...]
+    #: the columns the rule shows (catalog `show`, then the export file and row), and for each selected
+    #: record where its values come from and the values (FROM_POPULATION, FROM_EXCEPTION or NOT_STORED)
+    shown: tuple[str, ...] = ()
+    values: tuple[tuple[str, tuple], ...] = ()
+
+    def columns(self) -> tuple[str, ...]:
+        return KEY_COLUMNS + self.shown + COLUMNS
 
     def rows(self) -> list[dict]:
+        values = self.values or ((NOT_STORED, ()),) * len(self.selected)
         return [{"selection": n, "system": system, "record_key": key, "exception": "yes" if exception else "no",
+                 "values": source, **dict(zip(self.shown, shown)),
                  "control": self.control, "rule": self.rule, "run_id": self.run_id, "seed": self.seed,
                  "method": METHOD, "population": self.population_size, "population_sha256": self.population_sha256,
                  "manifest_sha256": self.manifest_sha256, "numpy": np.__version__}
-                for n, (system, key, exception) in enumerate(self.selected, start=1)]
+                for n, ((system, key, exception), (source, shown)) in enumerate(zip(self.selected, values), start=1)]
 
 
 def sample_size(size: int | None, frequency: str | None) -> int:
@@ -111,8 +131,9 @@ def draw_sample(run_dir: Path, rule: str, *, seed: int, size: int | None = None,
     manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
     exceptions = _exception_keys(found)
     selected = tuple((*keys[i], keys[i] in exceptions) for i in draw(keys, wanted, seed))
+    shown, values = _shown_values(found, [(system, key) for system, key, _ in selected])
     return Sample(control, rule, str(manifest.get("run_id", run_dir.name)), seed, population,
-                  population_sha256(keys), sha256_file(run_dir / MANIFEST), selected)
+                  population_sha256(keys), sha256_file(run_dir / MANIFEST), selected, shown, values)
 
 
 def write_sample(sample: Sample, run_dir: Path, out: Path | None = None, *, now: datetime | None = None) -> Path:
@@ -126,7 +147,7 @@ def write_sample(sample: Sample, run_dir: Path, out: Path | None = None, *, now:
     if out.resolve().is_relative_to(run_dir):
         raise SampleError(f"{out}: inside the package; a sample is written beside it, never inside")
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, sample.columns(), lineterminator="\n")
     writer.writeheader()
     writer.writerows({k: neutralise_formula(v) for k, v in row.items()} for row in sample.rows())
     try:
@@ -159,3 +180,28 @@ def _exception_keys(entry: dict) -> set[tuple[str, str]]:
     from evidence_lib.reperform import exception_keys, rule_keys
 
     return set(exception_keys(entry, rule_keys().get(entry["rule"])))
+
+
+def _shown_values(entry: dict, selected: list[tuple[str, str]]) -> tuple[tuple[str, ...], tuple]:
+    """The rule's shown columns, and for each selected (system, record key) where its values come from and
+    the values: the rule's population rows when the package stores them, else its exception rows."""
+    from evidence_lib.reperform import catalog_rules, row_keys, rule_keys
+
+    key = rule_keys().get(entry["rule"])
+    stored = {FROM_POPULATION: entry.get("population_rows") or [], FROM_EXCEPTION: entry.get("exceptions") or []}
+    found = {source: dict(zip(row_keys(rows, key), rows)) for source, rows in stored.items()}
+    rule = catalog_rules().get(entry["rule"])
+    named = [c for c in (rule.show if rule else ()) if c != "system"]
+    extra = [c for rows in stored.values() for row in rows for c in row
+             if c != "system" and c not in named and not c.startswith("response")]
+    shown = tuple(dict.fromkeys(named + extra))
+    values = []
+    for record in selected:
+        source = next((s for s in (FROM_POPULATION, FROM_EXCEPTION) if record in found[s]), NOT_STORED)
+        row = found.get(source, {}).get(record, {})
+        values.append((source, tuple(_cell(row.get(c)) for c in shown)))
+    return shown, tuple(values)
+
+
+def _cell(value) -> str:
+    return "" if value is None else str(value)

@@ -12,7 +12,15 @@ import numpy as np
 import pytest
 
 from evidence_lib.package import MANIFEST, PackageBuilder, verify
-from evidence_lib.sampling import FREQUENCY_SIZES, SampleError, draw_sample, write_sample
+from evidence_lib.sampling import (
+    FREQUENCY_SIZES,
+    FROM_EXCEPTION,
+    FROM_POPULATION,
+    NOT_STORED,
+    SampleError,
+    draw_sample,
+    write_sample,
+)
 
 #: 30 accounts over two systems, written unsorted; three are exceptions
 POPULATION = [["okta", f"user{n:02d}@northwind.example"] for n in range(20, 0, -1)] + \
@@ -22,12 +30,14 @@ EXCEPTIONS = [{"system": "okta", "account_id": "user03@northwind.example", "mfa_
               {"system": "okta", "account_id": "user17@northwind.example", "mfa_enabled": False}]
 
 
-def write_package(out, *, population_keys=POPULATION, masked=False):
+def write_package(out, *, population_keys=POPULATION, masked=False, exceptions=EXCEPTIONS, population_rows=None):
     builder = PackageBuilder(out, "2026-Q3")
     rule = {"rule": "mfa_enabled", "text": "MFA", "status": "exceptions", "population": len(POPULATION),
-            "exception_count": len(EXCEPTIONS), "reason": "", "exceptions": EXCEPTIONS}
+            "exception_count": len(exceptions), "reason": "", "exceptions": exceptions}
     if population_keys is not None:
         rule["population_keys"] = population_keys
+    if population_rows is not None:
+        rule["population_rows"] = population_rows
     results = {"status": "exceptions", "controls": [{"control": "CC6.1", "title": "Access", "status": "exceptions",
                                                      "rules": [rule]}], "pii_masked": masked}
     (builder.work_dir / "10_access").mkdir()
@@ -109,3 +119,50 @@ def test_no_sample_from_a_masked_package_one_without_keys_an_edited_one_or_an_un
     results.write_text(results.read_text().replace("dev07", "dev99"))
     with pytest.raises(SampleError, match=r"differ from manifest\.json"):
         draw_sample(short, "mfa_enabled", seed=1, size=2)
+
+
+#: the columns the catalog's mfa_enabled shows (expectations/controls.yaml), system apart, then the export row
+MFA_SHOWN = ["account_id", "display_name", "owner_employee_id", "mfa", "last_login_at", "source_file", "source_row"]
+
+
+def shown_row(system, account_id, mfa):
+    number = int("".join(c for c in account_id if c.isdigit()))
+    return {"system": system, "account_id": account_id, "display_name": f"Name of {account_id}",
+            "owner_employee_id": f"E{10000 + number}", "mfa": mfa, "last_login_at": "2026-09-01T00:00:00Z",
+            "source_file": f"accounts/{system}.csv", "source_row": number + 2, "response_status": "open"}
+
+
+def read_rows(path):
+    with path.open(newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+def test_each_drawn_exception_carries_the_columns_the_rule_shows_and_a_passing_record_says_they_are_not_stored(
+        tmp_path):
+    exceptions = [shown_row(s, k, False) for s, k in [("okta", "user03@northwind.example"), ("github", "dev07")]]
+    package = write_package(tmp_path / "out", exceptions=exceptions)
+    drawn = draw_sample(package, "mfa_enabled", seed=3, size=30)  # the whole population, in drawn order
+    rows = read_rows(write_sample(drawn, package))
+    assert list(rows[0])[:5 + len(MFA_SHOWN)] == ["selection", "system", "record_key", "exception", "values",
+                                                  *MFA_SHOWN]
+    for row in rows:
+        if row["exception"] == "yes":
+            planted = next(e for e in exceptions if (e["system"], e["account_id"]) == (row["system"],
+                                                                                      row["record_key"]))
+            assert row["values"] == FROM_EXCEPTION
+            assert {c: row[c] for c in MFA_SHOWN} == {c: str(planted[c]) for c in MFA_SHOWN}
+        else:
+            assert row["values"] == NOT_STORED and not any(row[c] for c in MFA_SHOWN)
+    assert sum(r["exception"] == "yes" for r in rows) == 2
+
+
+def test_where_the_package_stores_population_rows_every_drawn_record_carries_its_shown_values(tmp_path):
+    population = [shown_row(s, k, (s, k) != ("github", "dev07")) for s, k in POPULATION]
+    package = write_package(tmp_path / "out", exceptions=[population[-3]], population_rows=population[::-1])
+    rows = read_rows(write_sample(draw_sample(package, "mfa_enabled", seed=5, size=6), package))
+    assert [(r["system"], r["record_key"]) for r in rows] == by_the_method(5, 6)
+    by_key = {(p["system"], p["account_id"]): p for p in population}
+    for row in rows:
+        assert row["values"] == FROM_POPULATION
+        assert {c: row[c] for c in MFA_SHOWN} == {c: str(by_key[(row["system"], row["record_key"])][c])
+                                                  for c in MFA_SHOWN}
