@@ -53,7 +53,9 @@ def manifest_document(run_plan: RunPlan, run_id: str, outcomes: list[NotebookOut
                    "expectations": hash_tree(run_plan.catalog.folder)},
         "tools": tool_versions(), "project_commit": project_commit(),
         "notebooks": [{"name": o.name, "status": o.status, "seconds": o.seconds, "error": o.error,
-                       "has_results": o.has_results} for o in outcomes],
+                       "has_results": o.has_results,
+                       # the key of the run's validation the notebook took (shared_validation.py), else None
+                       "shared_validation": o.results.get("shared_validation")} for o in outcomes],
         "controls": _control_rows(outcomes, run_plan.notebooks, run_plan.catalog),
         "integrity": _integrity_rows(outcomes),
     }

@@ -81,6 +81,9 @@ def test_every_notebook_of_the_sample_run_used_the_runs_validation(sample_run):
     _, run_dir = sample_run
     used = {folder.name: json.loads((folder / "results.json").read_text())["shared_validation"]
             for folder in run_dir.iterdir() if (folder / "results.json").is_file()}
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    recorded = {n["name"]: n["shared_validation"] for n in manifest["notebooks"]}
+    assert recorded == used  # the manifest says which notebooks took the run's validation, under which key
     assert used.pop("00_inventory") is None  # tests no control: loads the folder itself, no GX
     assert used and all(len(key or "") == 64 for key in used.values()), used
     assert len(set(used.values())) == len(used)  # one key per set of controls
