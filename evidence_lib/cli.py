@@ -547,7 +547,8 @@ def history(runs_dir: Path, window: str | None, entity: str | None, every: str |
     click.echo(f"\nwindow {judged.status}: {len(judged.gaps)} gap(s), {len(judged.failed)} package(s) failing "
                f"verification; "
                f"exceptions between periods: {kinds.get('recurring', 0)} recurring, "
-               f"{kinds.get('remediated', 0)} remediated, {kinds.get('new', 0)} new")
+               f"{kinds.get('remediated', 0)} remediated, {kinds.get('left', 0)} left (record gone from the "
+               f"population), {kinds.get('new', 0)} new")
     click.echo(f"open {folder / 'index.html'}")
     sys.exit(EXIT_CODES[judged.status])
 
