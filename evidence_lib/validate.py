@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from evidence_lib import integrity
+from evidence_lib import device_views, integrity
 from evidence_lib import views as build
 from evidence_lib.controls import Catalog, Rule, load_catalog
 from evidence_lib.judge import SuiteRunner, default_runner, judge_view
@@ -238,6 +238,10 @@ def _build_views(frames: dict[str, pd.DataFrame], period: Period, as_of: pd.Time
         "vulnerabilities": lambda: build.vulnerability_view(frames["vulnerability_findings"], frames["assets"],
                                                             period=period, as_of=as_of),
         "assets": lambda: build.asset_view(frames["assets"], as_of=as_of),
+        "devices": lambda: device_views.device_view(frames["devices"], frames["hr_roster"], period=period,
+                                                    as_of=as_of, params=params, domains=domains),
+        "device_coverage": lambda: device_views.device_coverage_view(frames["hr_roster"], frames["devices"],
+                                                                     as_of=as_of, domains=domains),
     }
     return {view: builders[view]() for view in builders if view in wanted}
 

@@ -34,6 +34,7 @@ class EvidenceType(StrEnum):
     IDENTITY_ALIASES = "identity_aliases"
     VULNERABILITY_FINDINGS = "vulnerability_findings"
     ASSETS = "assets"
+    DEVICES = "devices"
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,29 @@ ASSETS = Schema(
     ),
 )
 
+DEVICES = Schema(
+    EvidenceType.DEVICES,
+    "Endpoints from the MDM (and the EDR fields the export carries): one row per device, in use or recovered.",
+    key=("device_id",),
+    columns=(
+        _c("device_id", "string", True),
+        _c("device_name", "string"),
+        _c("serial_number", "string"),
+        _c("employee_id", "string", description="the assigned user's employee id, where the MDM records it"),
+        _c("email", "email", description="the assigned user's e-mail"),
+        _c("platform", "enum", True, ("macos", "windows", "linux", "ios", "ipados", "android", "chromeos", "tvos")),
+        _c("os_version", "string", description="version text, compared numerically component by component"),
+        _c("disk_encrypted", "bool"),
+        _c("screen_lock", "bool", description="a screen lock (password after idle) is enforced"),
+        _c("firewall_enabled", "bool"),
+        _c("edr_last_seen", "datetime", description="when the EDR agent last reported"),
+        _c("last_check_in", "datetime", description="when the device last checked in with the MDM"),
+        _c("status", "enum", True, ("active", "wiped", "retired", "returned", "lost"),
+           description="active: in use; wiped, retired or returned: recovered from its user"),
+        _c("status_changed_at", "datetime", description="when the device was wiped, retired or returned"),
+    ),
+)
+
 SCHEMAS: dict[EvidenceType, Schema] = {
     s.evidence_type: s
     for s in (
@@ -264,5 +288,6 @@ SCHEMAS: dict[EvidenceType, Schema] = {
         IDENTITY_ALIASES,
         VULNERABILITY_FINDINGS,
         ASSETS,
+        DEVICES,
     )
 }
