@@ -2,15 +2,24 @@
 
 The nbconvert template (notebooks/templates/auditor) extends JupyterLab's and empties the
 blocks that load require.js, MathJax, mermaid and widgets from a CDN, so a report opens
-offline with no request leaving the file. Code is hidden unless asked for.
+offline with no request leaving the file. In place of JupyterLab's stylesheet (~260 KB) a
+report carries report.css, the few rules it uses with the same look. Code is hidden unless
+asked for. A process builds one exporter per variant (with or without code) and compiles its
+template once: a worker rendering several reports pays for that once.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evidence_lib.project import TEMPLATES_DIR, shown_folder
+
+if TYPE_CHECKING:
+    from nbconvert import HTMLExporter
+    from nbformat import NotebookNode
 
 REPORT_TEMPLATE = "auditor"
 INDEX_TEMPLATE = "package-index.html.j2"
@@ -33,24 +42,52 @@ def for_people(value: object, name: str = "") -> str:
     return str(value)
 
 
-def render_report(executed: Path, target: Path, *, header: dict, with_code: bool = False) -> None:
-    """executed.ipynb -> report.html, with the run's header (controls, period, run, preparer, parameters,
-    input hashes)."""
-    import nbformat
+def report_exporter(with_code: bool = False, *, template_name: str = REPORT_TEMPLATE,
+                    template_dirs: tuple[str, ...] = ()) -> HTMLExporter:
+    """The HTML exporter of the auditor's reports, its template compiled: built once per process and
+    variant, then reused (each report costs only its own rendering). Calling it ahead, in a thread
+    while a kernel runs, takes that cost off the first report.
+
+    `template_dirs` are folders of further templates, searched before notebooks/templates, whose
+    templates may extend 'auditor/index.html.j2' (a test renders a report with JupyterLab's
+    stylesheet through one)."""
+    return _exporter(with_code, template_name, tuple(map(str, template_dirs)))
+
+
+@functools.lru_cache(maxsize=4)
+def _exporter(with_code: bool, template_name: str, template_dirs: tuple[str, ...]) -> HTMLExporter:
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
+    from traitlets.config import Config
 
-    from evidence_lib.package import write_text_atomically
-
-    exporter = HTMLExporter(extra_template_basedirs=[str(TEMPLATES_DIR)], template_name=REPORT_TEMPLATE)
+    # Pygments' colours are for code cells: a report without code does not carry them.
+    config = Config({"CSSHTMLHeaderPreprocessor": {"enabled": with_code}})
+    exporter = HTMLExporter(config=config, extra_template_basedirs=[*template_dirs, str(TEMPLATES_DIR)],
+                            extra_template_paths=[str(TEMPLATES_DIR)], template_name=template_name)
     exporter.exclude_input = not with_code
     exporter.exclude_input_prompt = exporter.exclude_output_prompt = True
     exporter.embed_images = True
     exporter.register_filter("shown", for_people)
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={HIDDEN_CELL_TAG}, enabled=True), True)
+    _ = exporter.template  # compiled now, once (nbconvert keeps it until a template setting changes)
+    return exporter
+
+
+def report_html(notebook: NotebookNode, *, header: dict, with_code: bool = False) -> str:
+    """An executed notebook as the auditor's self-contained HTML page, under the run's header."""
+    body, _ = report_exporter(with_code).from_notebook_node(notebook, resources={"evidence": header})
+    return body
+
+
+def render_report(executed: Path, target: Path, *, header: dict, with_code: bool = False) -> None:
+    """executed.ipynb -> report.html, with the run's header (controls, period, run, preparer, parameters,
+    input hashes)."""
+    import nbformat
+
+    from evidence_lib.package import write_text_atomically
+
     notebook = nbformat.read(executed, as_version=4)
-    body, _ = exporter.from_notebook_node(notebook, resources={"evidence": header})
-    write_text_atomically(target, body)
+    write_text_atomically(target, report_html(notebook, header=header, with_code=with_code))
 
 
 def render_failure_page(target: Path, *, header: dict, error: str) -> None:

@@ -327,3 +327,117 @@ def test_printing_without_chromium_says_how_to_get_it(monkeypatch, tmp_path):
     with pytest.raises(EvidenceError, match=r"no Chromium.*apt-get install chromium.*without --pdf"):
         pdf.print_to_pdf(page, tmp_path / "page.pdf")
     assert not (tmp_path / "page.pdf").exists()
+
+
+# --- The reports' own stylesheet looks like JupyterLab's (issue 16 item 2) ---------------------------
+
+#: the report's template with JupyterLab's whole stylesheet (lab's notebook_css block) in place of ours
+JUPYTERLAB_REFERENCE = ("{%- extends 'auditor/index.html.j2' -%}\n"
+                        "{% block notebook_css %}{{ super.super() }}{% endblock notebook_css %}\n")
+#: what an auditor sees of an element: its type, colours, box, spacing, borders, alignment
+SEEN = ["display", "visibility", "font-family", "font-size", "font-weight", "font-style", "line-height", "color",
+        "background-color", "text-align", "vertical-align", "white-space", "text-decoration-line", "overflow-x",
+        "overflow-y", "border-collapse", *(f"{side}-{edge}" for side in ("margin", "padding") for edge in
+                                           ("top", "right", "bottom", "left")),
+        *(f"border-{edge}-{what}" for edge in ("top", "right", "bottom", "left") for what in ("width", "style",
+                                                                                             "color"))]
+#: every element of the page (details opened), each with SEEN's computed values and its box
+STYLES = """
+const [seen, keys, failingColumn] = arguments, out = {elements: [], keys: {}};
+document.querySelectorAll('details').forEach(d => d.open = true);
+const all = [document.body, ...document.body.querySelectorAll('*')].filter(e => !['STYLE', 'SCRIPT'].includes(
+  e.tagName));
+for (const el of all) {
+  const style = getComputedStyle(el), box = el.getBoundingClientRect();
+  out.elements.push([el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).trim().split(/\\s+/)
+                       .join('.') : ''), ...seen.map(p => style.getPropertyValue(p)),
+                     [box.x, box.y, box.width, box.height].map(Math.round).join(' ')]);
+}
+for (const [name, selector] of Object.entries(keys)) out.keys[name] = all.indexOf(document.querySelector(selector));
+const failing = [...document.querySelectorAll('th')].find(th => th.textContent.trim() === failingColumn);
+out.keys["failing rows' header"] = all.indexOf(failing);
+out.keys['failing row'] = all.indexOf(failing && failing.closest('table').querySelector('tbody td'));
+return out;"""
+#: after a change of window or medium, the page has refitted its tables (tables.js listens to both)
+SETTLED = "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));"
+#: where the reports are compared: a window of Letter paper's width, and paper
+VIEWS = ((LETTER_PX, "screen"), (LETTER_PX, "print"))
+#: the elements an auditor reads, by what they are
+KEY_ELEMENTS = {"header": ".evidence-header", "header's title": ".evidence-header h1",
+                "header's field": ".evidence-header th", "header's hash": ".evidence-header td code",
+                "heading": ".jp-RenderedMarkdown h2", "paragraph": ".jp-RenderedMarkdown p",
+                "table head": "table.dataframe thead", "table cell": "table.dataframe td",
+                "table's even row": "table.dataframe tbody tr:nth-child(2)",
+                "chart": ".jp-RenderedImage img", "error output": "[data-mime-type='application/vnd.jupyter.stderr']",
+                "traceback colour": ".ansi-red-fg", "code cell": ".jp-InputArea-editor",
+                "code keyword": ".highlight .kn", "code string": ".highlight .s2"}
+
+
+def failed_cell():
+    """A code cell as a failed notebook leaves it: a warning on stderr and a coloured traceback."""
+    import nbformat
+
+    return nbformat.v4.new_code_cell("1 / 0", outputs=[
+        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: a warning\n"),
+        nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero", traceback=[
+            "\x1b[0;31mZeroDivisionError\x1b[0m                         Traceback (most recent call last)",
+            "Cell \x1b[0;32mIn[1], line 1\x1b[0m\n\x1b[0;32m----> 1\x1b[0m \x1b[38;5;241m1\x1b[39m "
+            "\x1b[38;5;241m/\x1b[39m 0",
+            "\x1b[0;31mZeroDivisionError\x1b[0m: division by zero"])])
+
+
+def test_our_stylesheet_renders_a_report_as_jupyterlabs_did(sample_run, driver, tmp_path):
+    """The offboarding report with its code, a failed cell added, rendered twice by the same template: with our
+    stylesheet, and with JupyterLab's (the stylesheet every report carried before). In Chromium, on screen and on
+    paper, every element has the same computed style and box in both."""
+    import nbformat
+
+    from evidence_lib.render import report_exporter
+
+    _, run_dir = sample_run
+    webdriver, proxy = driver
+    (tmp_path / "jupyterlab").mkdir()
+    (tmp_path / "jupyterlab" / "conf.json").write_text('{"base_template": "auditor"}')
+    (tmp_path / "jupyterlab" / "index.html.j2").write_text(JUPYTERLAB_REFERENCE)
+    notebook = nbformat.read(run_dir / "20_offboarding" / "executed.ipynb", as_version=4)
+    notebook.cells.append(failed_cell())
+    header = {"title": "Registration and offboarding — CC6.2 — 2026-Q3", "period": "2026-Q3",
+              "controls": [{"control": "CC6.2", "title": "Registration and removal of access"}],
+              "run_id": run_dir.name, "generated_at": "2026-10-01T06:00:00+00:00", "prepared_by": "tests",
+              "status": "exceptions", "error": "", "parameters": {"deprovision_sla_days": 1},
+              "inputs": {"accounts/okta_users.csv": "6fed362eb57a1be8eec4f050d9ca3caa9fe4a66463671f23b35991536878642f"}}
+    pages = {}
+    for name, exporter in {"ours": report_exporter(True),
+                           "jupyterlab": report_exporter(True, template_name="jupyterlab",
+                                                         template_dirs=(tmp_path,))}.items():
+        body, _ = exporter.from_notebook_node(notebook, resources={"evidence": header})
+        pages[name] = tmp_path / f"{name}.html"
+        pages[name].write_text(body, encoding="utf-8")
+    head = {name: len(page.read_text().split("<body", 1)[0].encode()) for name, page in pages.items()}
+    assert head["jupyterlab"] > 250_000 and head["ours"] < 30_000, head  # the stylesheets differ indeed
+
+    def cdp(command, **params):
+        return webdriver("POST", "/goog/cdp/execute", {"cmd": command, "params": params})
+
+    seen = {}
+    for name, page in pages.items():
+        webdriver("POST", "/url", {"url": page.as_uri()})
+        for width, media in VIEWS:
+            cdp("Emulation.setDeviceMetricsOverride", width=width, height=1000, deviceScaleFactor=1, mobile=False)
+            cdp("Emulation.setEmulatedMedia", media=media)
+            webdriver("POST", "/execute/async", {"script": SETTLED, "args": []})
+            seen[name, width, media] = webdriver.script(STYLES, SEEN, KEY_ELEMENTS, "deprovision_lag_days")
+    for width, media in VIEWS:
+        ours, theirs = seen["ours", width, media], seen["jupyterlab", width, media]
+        assert ours["keys"] == theirs["keys"] and min(ours["keys"].values()) >= 0, ours["keys"]
+        assert len(ours["elements"]) == len(theirs["elements"])
+        differences = [f"{mine[0]} {what}: JupyterLab {them[i]!r}, ours {mine[i]!r}"
+                       for mine, them in zip(ours["elements"], theirs["elements"])
+                       for i, what in enumerate([*SEEN, "box"], start=1) if mine[i] != them[i]]
+        assert differences == [], (width, media, differences[:20])
+        key = {name: ours["elements"][index] for name, index in ours["keys"].items()}
+        # the comparison saw what matters: a code cell's grey box, an error's red background, striped rows
+        background = SEEN.index("background-color") + 1
+        assert key["code cell"][background] == key["table's even row"][background] == "rgb(245, 245, 245)"
+        assert key["error output"][background] == "rgb(255, 221, 221)"
+    assert proxy.page_requests() == []
