@@ -18,6 +18,7 @@ from evidence_lib.synth.second import build_second_company
 from evidence_lib.synth.window import build_window, period_range, write_window
 from evidence_lib.synth.writers import write_company
 from evidence_lib.synth.writers_second import write_second_company
+from evidence_lib.synth_devices import add_to_folder, device_evidence
 
 FIRST_SEED = 7
 
@@ -63,6 +64,9 @@ def main(people: int, out: Path, period: str, seed: int | None, vendors: str, pe
         write_second_company(second, out)
     else:
         write_company(company, out)
+    # The endpoint (MDM) exports come from their own seeded generator, read off the roster just written:
+    # the other exports stay exactly what they were before devices existed.
+    add_to_folder(out, device_evidence(out, company.period))
     click.echo(f"wrote {len(company.people)} people, {len(company.accounts)} accounts, {len(company.tickets)} "
                f"tickets, {len(company.deployments)} deployments and {len(company.expected)} planted exceptions "
                f"to {out} in {time.perf_counter() - started:.1f}s", err=False)
