@@ -63,6 +63,12 @@ class DeviceEvidence:
     populations: list[tuple[str, str, int, str]]
     devices: list[Device] = field(default_factory=list)
 
+    @property
+    def date_values(self) -> int:
+        """How many dates the device exports carry: what dates_plausible adds to its population."""
+        return sum(stamp is not None and not pd.isna(stamp) for d in self.devices
+                   for stamp in (d.edr_last_seen, d.last_check_in, d.status_at))
+
 
 def _roster_and_as_of(folder: Path, period: Period) -> tuple[pd.DataFrame, pd.Timestamp]:
     from evidence_lib.sources.folder import load_folder
@@ -272,9 +278,23 @@ def add_to_folder(folder: Path, result: DeviceEvidence) -> None:
     declaration["files"] = [f for f in declaration["files"] if f["path"] not in {JAMF_FILE, INTUNE_FILE}]
     declaration["files"] += result.files
     path.write_text(head + yaml.safe_dump(declaration, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    _count_device_dates(folder / "expected_populations.csv", result.date_values)
     for name, rows in (("expected_exceptions.csv", result.expected), ("near_misses.csv", result.near_misses),
                        ("expected_populations.csv", result.populations)):
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\r\n").writerows(rows)
         with (folder / name).open("a", encoding="utf-8", newline="") as handle:
             handle.write(buffer.getvalue())
+
+
+def _count_device_dates(path: Path, dates: int) -> None:
+    """dates_plausible tests every date of every export: its expected population gains the device dates."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    for row in rows:
+        if row[:2] == ["IPE", "dates_plausible"]:
+            row[2] = str(int(row[2]) + dates)
+            row[3] = row[3].removesuffix(")") + ", device check-in, EDR and recovery dates)"
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    path.write_bytes(buffer.getvalue().encode("utf-8"))
