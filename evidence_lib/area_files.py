@@ -16,7 +16,7 @@ RESULTS_SCHEMA_VERSION = 1  # of docs/results.schema.json: a change of shape bum
 
 def write_area_files(area: TestedArea, results_dir: str | Path) -> None:
     folder = Path(results_dir)
-    write_json_atomically(folder / "results.json", results_document(area))
+    write_json_atomically(folder / "results.json", results_document(area), compact=True)
     write_csv_atomically(folder / "exceptions.csv", exception_table(area))
 
 

@@ -63,7 +63,8 @@ def write_into_package(work_dir: Path, manifest: dict) -> Path:
     # as the finished manifest.json will read back: the document derived later from it is the same
     manifest = json.loads(json.dumps(manifest, default=str, ensure_ascii=False))
     path = Path(work_dir) / ASSESSMENT_RESULTS
-    write_json_atomically(path, assessment_results_document(manifest, _notebook_results(Path(work_dir))))
+    write_json_atomically(path, assessment_results_document(manifest, _notebook_results(Path(work_dir))),
+                          compact=True)
     return path
 
 

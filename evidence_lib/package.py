@@ -39,9 +39,11 @@ class PackageError(EvidenceError):
     """A package that cannot be written, is not a package, or would overwrite a finished run."""
 
 
-def write_json_atomically(path: Path, document: dict) -> None:
-    """Write to a temporary file beside the target, then rename: a reader never sees half a file."""
-    text = json.dumps(document, indent=2, default=str, ensure_ascii=False) + "\n"
+def write_json_atomically(path: Path, document: dict, *, compact: bool = False) -> None:
+    """Write to a temporary file beside the target, then rename: a reader never sees half a file.
+    compact: no indentation, for documents read by programs (half the size of an indented one)."""
+    text = (json.dumps(document, separators=(",", ":"), default=str, ensure_ascii=False) if compact
+            else json.dumps(document, indent=2, default=str, ensure_ascii=False)) + "\n"
     write_text_atomically(path, text)
 
 

@@ -122,8 +122,9 @@ def draw_sample(run_dir: Path, rule: str, *, seed: int, size: int | None = None,
         raise SampleError(f"{rule}: its population is empty ({found['status']}): there is nothing to sample")
     if not keys:
         why = ("the package masks PII, and population keys would name people: draw from an unmasked run"
-               if masked else "the package stores no population keys for it (written before they were stored): "
-               "run the period again")
+               if masked else "an integrity rule's records are evidence cells, every one tested: the package "
+               "keeps population keys for control rules only" if control == "IPE" else
+               "the package stores no population keys for it (written before they were stored): run the period again")
         raise SampleError(f"{rule}: {why}")
     if len(keys) != population:
         raise SampleError(f"{rule}: {len(keys)} population keys for a population of {population}: results.json "
