@@ -92,6 +92,9 @@ def main() -> None:
       130  interrupted (Ctrl-C): workers and kernels stopped, nothing published
       143  terminated (SIGTERM): likewise
     """
+    from evidence_lib.notebook_runner import skip_unused_slow_imports
+
+    skip_unused_slow_imports()
 
 
 @main.command()

@@ -68,6 +68,19 @@ class NotebookOutcome:
         return bool(self.results)
 
 
+#: modules imported by a dependency only to offer checks nothing here uses, at a cost of seconds per process:
+#: jsonschema's 'iri' format checker compiles rfc3987_syntax's grammars on import, and papermill, nbformat,
+#: nbconvert and GX import jsonschema without ever checking an 'iri'.
+UNUSED_SLOW_IMPORTS = ("rfc3987_syntax",)
+
+
+def skip_unused_slow_imports() -> None:
+    """In a process of ours (the CLI, a run's worker), make those imports fail as absent (their importers
+    suppress ImportError and go without); a module already imported stays."""
+    for name in UNUSED_SLOW_IMPORTS:
+        sys.modules.setdefault(name, None)
+
+
 def default_jobs() -> int:
     """Notebooks executed at once when not told: one per CPU this process may use (a container's
     CPU set, not the host's), each notebook being one kernel busy on one core."""
@@ -170,6 +183,7 @@ def _worker_started(run_pid: int, shared_dir: str | None) -> None:
     """In each worker: Ctrl-C is the run's to handle, and the worker (with its kernel) dies with the run.
     The worker's kernels find the run's shared validation through the environment they inherit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    skip_unused_slow_imports()
     if shared_dir is not None:
         from evidence_lib.shared_validation import SHARED_DIR_VARIABLE
 
