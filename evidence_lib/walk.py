@@ -56,9 +56,11 @@ def evidence_steps(files: list, evidence_type: str, view_rows: int, selects: str
 
 
 def rule_steps(frame: pd.DataFrame, conditions: set[str | None], masks: dict[str, pd.Series],
-               outside: pd.Series | None) -> list[WalkStep]:
+               outside: pd.Series | None, clause_masks: dict[str, pd.Series] | None = None) -> list[WalkStep]:
     """From the view's records to the rule's population: its row condition clause by clause, then
-    the records scoped out. The first step is the view itself."""
+    the records scoped out. The first step is the view itself. `clause_masks` keeps each clause's
+    rows for the next rule of the same view (the rules of a view share clauses: `enabled == True`)."""
+    clause_masks = {} if clause_masks is None else clause_masks
     steps = [WalkStep("records in the view", len(frame))]
     covered = pd.Series(True, index=frame.index)
     if None not in conditions:
@@ -72,7 +74,9 @@ def rule_steps(frame: pd.DataFrame, conditions: set[str | None], masks: dict[str
             covered &= union
         else:
             for clause in clauses:
-                mask = frame.eval(clause).astype(bool)
+                if clause not in clause_masks:
+                    clause_masks[clause] = frame.eval(clause).astype(bool)
+                mask = clause_masks[clause]
                 _step(steps, covered, mask, _described(clause, True), _described(clause, False))
                 covered &= mask
     if outside is not None:
