@@ -32,3 +32,7 @@ notebook-outputs: $(STAMP)  ## re-record the expected output of the cells nbval 
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
+
+.PHONY: airflow-test
+airflow-test: $(STAMP)  ## the example Airflow DAG end to end once (airflow dags test, SQLite) in its own .venv-airflow; this venv's evidence verify checks what it wrote
+	PYTHON=$(PYTHON) EVIDENCE=$(BIN)/evidence examples/airflow/ci_dag_test.sh

@@ -247,21 +247,35 @@ def test_entities_lay_runs_out_one_folder_each(tmp_path):
 DAG_FILE = Path(__file__).resolve().parent.parent / "examples" / "airflow" / "evidence_dag.py"
 
 
-def test_the_airflow_example_compiles_and_maps_data_intervals_to_periods():
+def test_the_airflow_example_compiles_maps_data_intervals_to_periods_and_reads_an_entities_file(tmp_path):
+    """`make airflow-test` runs the DAG itself under Airflow (examples/airflow/ci_dag_test.sh, in CI)."""
     from datetime import datetime
+
+    import yaml
 
     tree = ast.parse(DAG_FILE.read_text(encoding="utf-8"))
     compile(tree, str(DAG_FILE), "exec")
     called = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)} | \
              {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names}
     assert {"run_period", "plan_run", "history"} <= called
-    wanted = [node for node in tree.body if (isinstance(node, ast.FunctionDef) and node.name == "period_of")
-              or (isinstance(node, ast.Assign) and node.targets[0].id == "RELATIVE_PERIOD")]
-    namespace: dict = {}
+    wanted = [node for node in tree.body if (isinstance(node, ast.FunctionDef) and node.name in
+                                             ("period_of", "load_entities"))
+              or (isinstance(node, ast.Assign) and node.targets[0].id in ("RELATIVE_PERIOD", "ENTITIES",
+                                                                           "ENTITY_KEYS"))]
+    namespace: dict = {"Path": Path, "yaml": yaml}
     exec(compile(ast.Module(body=wanted, type_ignores=[]), str(DAG_FILE), "exec"), namespace)
     # a quarterly interval 2026-07-01..2026-10-01 is Q3; the first one of the year is last year's Q4
     assert namespace["period_of"](datetime(2026, 10, 1, 6)) == "2026-Q3"
     assert namespace["period_of"](datetime(2026, 1, 1, 6)) == "2025-Q4"
+    # EVIDENCE_AIRFLOW_ENTITIES: unset, the example's; a file's relative folders are read from its folder
+    load_entities = namespace["load_entities"]
+    assert load_entities(None) is namespace["ENTITIES"]
+    (tmp_path / "entities.yaml").write_text('acme: {evidence: "exports/{period}", out: /srv/packages, only: [CC6.1]}\n')
+    assert load_entities(str(tmp_path / "entities.yaml")) == {
+        "acme": {"evidence": f"{tmp_path}/exports/{{period}}", "out": "/srv/packages", "only": ["CC6.1"]}}
+    (tmp_path / "typo.yaml").write_text('acme: {evidence: "x/{period}", output: y}\n')
+    with pytest.raises(ValueError, match=r"typo.yaml: entity 'acme' needs 'evidence' and 'out'"):
+        load_entities(str(tmp_path / "typo.yaml"))
 
 
 def test_history_reads_a_package_that_evidence_run_wrote(with_stand_ins, sample_copy, tmp_path, run_cli):  # noqa: F811
