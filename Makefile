@@ -19,7 +19,7 @@ demo: $(STAMP)  ## run every notebook on the sample company's period and write i
 	$(BIN)/evidence run --period $(PERIOD) --evidence-dir $(SAMPLE) --out out --jobs 2 || test $$? -eq 1
 
 test: $(STAMP)  ## lint, then the whole test suite (what CI runs)
-	$(BIN)/ruff check evidence_lib tests benchmarks
+	$(BIN)/ruff check evidence_lib tests benchmarks examples
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 sample: $(STAMP)  ## regenerate the bundled sample companies (golden files: never edit them by hand)
@@ -31,7 +31,7 @@ notebook-outputs: $(STAMP)  ## re-record the expected output of the cells nbval 
 	$(BIN)/python -m evidence_lib.notebook_outputs
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-airflow .pytest_cache .hypothesis
 
 .PHONY: airflow-test
 airflow-test: $(STAMP)  ## the example Airflow DAG end to end once (airflow dags test, SQLite) in its own .venv-airflow; this venv's evidence verify checks what it wrote
