@@ -33,7 +33,7 @@ def test_sample_loads_every_file_with_its_rows(run_cli):
         rows = _independent_rows(SAMPLE / entry["path"])
         assert f" {rows} " in line and line.count(f" {rows} ") >= 1, (entry["path"], rows, line)
         assert line.rstrip().endswith(("ok", "skipped)"))
-    assert "18 files" in result.output and "no problems" in result.output
+    assert "20 files" in result.output and "no problems" in result.output
 
 
 def _declaration(folder):

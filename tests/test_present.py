@@ -131,4 +131,4 @@ def test_plain_papermill_from_the_project_folder_runs_a_notebook_with_its_defaul
                               text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
     checked = next(c for c in nbformat.read(executed, 4).cells if is_checked(c))
-    assert checked.outputs[0]["text"].startswith("18 file(s), 2484 row(s) kept, 0 file(s) with problems")
+    assert checked.outputs[0]["text"].startswith("20 file(s), 2663 row(s) kept, 0 file(s) with problems")

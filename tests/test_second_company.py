@@ -20,6 +20,7 @@ from evidence_lib.sources.folder import load_folder
 from evidence_lib.synth.populations import POPULATION_FILE
 from evidence_lib.synth.second import SCOPE, UNWRITABLE_NEAR_MISSES, build_second_company
 from evidence_lib.synth.writers_second import SET_ASIDE_FILE, write_second_company
+from evidence_lib.synth_devices import add_to_folder, device_evidence
 from evidence_lib.validate import validate
 from tests.conftest import ROOT
 
@@ -52,6 +53,7 @@ def validation(evidence):
 def test_committed_second_sample_is_the_generators_output(tmp_path):
     """A golden folder: `make sample` writes it, byte for byte; nobody edits it."""
     write_second_company(build_second_company(180, PERIOD), tmp_path)
+    add_to_folder(tmp_path, device_evidence(tmp_path, PERIOD))  # as `python -m evidence_lib.synth` does
     committed = sorted(p.relative_to(SECOND) for p in SECOND.rglob("*") if p.is_file())
     assert committed == sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     for relative in committed:
@@ -105,10 +107,11 @@ def test_every_planted_record_exists_in_the_loaded_evidence(evidence):
     changes = set(evidence.frame("change_tickets")["ticket_id"]) | set(evidence.frame("deployments")["deploy_id"])
     people = set(evidence.frame("hr_roster")["employee_id"])
     findings = set(evidence.frame("vulnerability_findings")["finding_id"]) | set(evidence.frame("assets")["asset"])
+    devices = set(evidence.frame("devices")["device_id"]) | people  # coverage exceptions name the employee
     for name in ANSWER_KEYS:
         for row in _answer(name).itertuples():
             known = (accounts if row.system else changes if row.control == "CC8.1"
-                     else findings if row.control == "CC7.1" else people)
+                     else findings if row.control == "CC7.1" else devices if row.control == "CC6.8" else people)
             assert ((row.system, row.record_key) if row.system else row.record_key) in known, (name, row)
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 from evidence_lib.period import parse_period
 from evidence_lib.synth.company import build_company
 from evidence_lib.synth.writers import write_company
+from evidence_lib.synth_devices import add_to_folder, device_evidence
 from tests.conftest import SAMPLE
 
 RULES = {
@@ -21,12 +22,15 @@ RULES = {
     "CC2.2": {"training_within_due_days", "annual_training_current"},
     "CC7.1": {"vulnerabilities_remediated_within_sla", "no_vulnerability_open_past_sla", "finding_on_asset_in_scope",
               "assets_scanned_within_interval"},
+    "CC6.8": {"employee_has_managed_device", "device_disk_encrypted", "device_os_at_minimum",
+              "device_screen_lock_and_firewall", "edr_agent_reporting", "leaver_devices_recovered"},
 }
 
 
 def test_committed_sample_is_the_generators_output(tmp_path):
     """The sample is a golden file: `make sample` writes it, byte for byte; nobody edits it."""
     write_company(build_company(180, parse_period("2026-Q3"), seed=7), tmp_path)
+    add_to_folder(tmp_path, device_evidence(tmp_path, "2026-Q3"))  # as `python -m evidence_lib.synth` does
     committed = sorted(p.relative_to(SAMPLE) for p in SAMPLE.rglob("*") if p.is_file())
     assert committed == sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     for relative in committed:
@@ -60,6 +64,7 @@ def test_every_planted_record_exists_in_the_loaded_evidence():
     deploys = set(evidence.frame("deployments")["deploy_id"])
     people = set(evidence.frame("hr_roster")["employee_id"])
     findings = set(evidence.frame("vulnerability_findings")["finding_id"]) | set(evidence.frame("assets")["asset"])
+    devices = set(evidence.frame("devices")["device_id"])
     for file in ("expected_exceptions.csv", "near_misses.csv"):
         for row in pd.read_csv(SAMPLE / file, keep_default_na=False).itertuples():
             if row.system:
@@ -68,6 +73,8 @@ def test_every_planted_record_exists_in_the_loaded_evidence():
                 assert row.record_key in tickets | deploys, row
             elif row.control == "CC7.1":
                 assert row.record_key in findings, row
+            elif row.control == "CC6.8":
+                assert row.record_key in devices | people, row
             else:
                 assert row.record_key in people, row
 

@@ -13,7 +13,7 @@ from tests.corpus import ENCODINGS, check
 
 FABRIKAM = SAMPLE.parent / "fabrikam-2026-Q3"
 KEYS = {"accounts": "account_id", "changes": "ticket_id", "new_hires": "employee_id", "staff": "employee_id",
-        "vulnerabilities": "finding_id", "assets": "asset"}
+        "vulnerabilities": "finding_id", "assets": "asset", "devices": "device_id", "device_coverage": "employee_id"}
 
 
 def rows_of(path, sheet: str | None = None) -> dict[int, list[str]]:

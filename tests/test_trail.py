@@ -16,6 +16,7 @@ from evidence_lib.period import parse_period
 from evidence_lib.project import NOTEBOOKS_DIR, PROJECT_DIR
 from evidence_lib.run import EXPLORE_NOTEBOOK, RunError, plan, plan_run
 from evidence_lib.synth.company import build_company
+from evidence_lib.synth_devices import device_evidence
 from evidence_lib.trail import Lookup, Match, Table, Trail, TrailError
 from tests.conftest import PERIOD, SAMPLE
 
@@ -35,6 +36,13 @@ def trail() -> Trail:
 def truth():
     """The sample company as the generator built it (`make sample`: 180 people, seed 7)."""
     return build_company(180, parse_period(PERIOD), seed=7)
+
+
+@pytest.fixture(scope="module")
+def devices(tmp_path_factory):
+    """The sample's devices as their generator made them (it writes the exports: into a copy, not the sample)."""
+    folder = shutil.copytree(SAMPLE, tmp_path_factory.mktemp("devices") / "evidence")
+    return device_evidence(folder, PERIOD).devices
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +66,12 @@ def previous(tmp_path_factory):
     return folder
 
 
-def _named_in_truth(truth, employee_id: str) -> set[tuple[str, str]]:
+def _named_in_truth(truth, devices, employee_id: str) -> set[tuple[str, str]]:
     """(system, record key) of everything the generator made that belongs to or names the person."""
     person = next(p for p in truth.people if p.employee_id == employee_id)
     names = {person.email, person.github_login} - {None}
     keys = {(a.system, a.account_id) for a in truth.accounts if a.owner == employee_id} | {("", employee_id)}
+    keys |= {("", d.device_id) for d in devices if (d.email or "").casefold() == person.email.casefold()}
     keys |= {("", t.ticket_id) for t in truth.tickets if names & {t.author, t.implementer, t.approver}}
     keys |= {("", d.deploy_id) for d in truth.deployments if names & {d.author, d.deployed_by}}
     return keys
@@ -70,7 +79,7 @@ def _named_in_truth(truth, employee_id: str) -> set[tuple[str, str]]:
 
 @pytest.mark.parametrize("system, account_id", LEAVERS)
 def test_a_planted_leaver_shows_every_account_with_its_state_and_every_exception_naming_them(
-        trail, truth, system, account_id):
+        trail, truth, devices, system, account_id):
     owner = next(a.owner for a in truth.accounts if (a.system, a.account_id) == (system, account_id))
     person = next(p for p in truth.people if p.employee_id == owner)
     unique = Counter(p.name for p in truth.people)[person.name] == 1
@@ -89,7 +98,7 @@ def test_a_planted_leaver_shows_every_account_with_its_state_and_every_exception
     rows = found[Table.EXCEPTIONS]
     shown = set(zip(rows["control"], rows["rule"], rows["system"].fillna(""), rows["record_key"]))
     assert ("CC6.2", "terminated_accounts_disabled", system, account_id) in shown
-    naming = _named_in_truth(truth, owner)
+    naming = _named_in_truth(truth, devices, owner)
     assert shown == {tuple(r) for r in EXPECTED.itertuples(index=False)
                      if (r.system, r.record_key) in naming or ("", r.record_key) in naming}
 

@@ -122,9 +122,9 @@ def test_cli_prints_the_control_table_and_writes_json(run_cli, tmp_path):
     result = run_cli("check", SAMPLE, "--period", "2026-Q3", "--json", out, "--param", "dormant_days=180")
     assert result.exit_code == 1, result.output  # the sample has exceptions
     assert "CC6.3    no_dormant_accounts" in result.output
-    assert "31 rules: 8 pass, 23 with 71 exception(s), 0 error(s)." in result.output  # 8 integrity rules pass
+    assert "37 rules: 8 pass, 29 with 87 exception(s), 0 error(s)." in result.output  # 8 integrity rules pass
     document = json.loads(out.read_text())
-    assert document["parameters"]["dormant_days"] == 180 and len(document["inventory"]) == 18
+    assert document["parameters"]["dormant_days"] == 180 and len(document["inventory"]) == 20
     rule = next(r for c in document["controls"] for r in c["rules"] if r["rule"] == "mfa_enabled")
     assert rule["exception_count"] == 7 and {"system", "account_id"} <= set(rule["exceptions"][0])
 
