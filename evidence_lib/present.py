@@ -12,7 +12,7 @@ import pandas as pd
 
 from evidence_lib.area import TestedArea
 from evidence_lib.area_files import exception_table, results_document, write_area_files
-from evidence_lib.charts import CHARTS, STATUS_COLOURS
+from evidence_lib.charts import CHARTS, STATUS_COLOURS, palette_png
 from evidence_lib.inventory import inventory as inventory_table
 from evidence_lib.project import shown_folder
 from evidence_lib.responses import COLUMNS as RESPONSE_COLUMNS
@@ -139,10 +139,10 @@ class ControlArea:
     def chart(self, name: str) -> None:
         """A chart of the view behind a rule, where a person would rather look than read."""
         import matplotlib.pyplot as plt
-        from IPython.display import display
+        from IPython.display import Image, display
 
         figure = CHARTS[name](self._validation())
-        display(figure)
+        display(Image(data=palette_png(figure), format="png"))
         plt.close(figure)
 
     def conclusion(self) -> None:
