@@ -115,6 +115,24 @@ def remediation_days_chart(validation: Validation):
                    ylabel="days to close")
 
 
+def device_recovery_chart(validation: Validation):
+    devices = validation.views["devices"]
+    left = devices[devices["owner_left"].fillna(False).astype(bool)]
+    leavers = left[left["return_days_after_termination"].notna()].sort_values("termination_date")
+    undated = len(left) - len(leavers)
+    due = validation.parameters["device_return_days"]
+    figure, axes = _figure(f"Days from termination to wipe, retirement or return, per leaver's device "
+                           f"(due within {due} days)")
+    recovered = leavers["status"].isin(["wiped", "retired", "returned"])
+    axes.scatter(leavers.loc[recovered, "termination_date"], leavers.loc[recovered, "return_days_after_termination"],
+                 s=16, color=STATUS_COLOURS[PASS], label="recovered")
+    axes.scatter(leavers.loc[~recovered, "termination_date"],
+                 leavers.loc[~recovered, "return_days_after_termination"], s=16, marker="x",
+                 color=STATUS_COLOURS[ERROR], label="still in use (days so far)")
+    return _finish(figure, axes, limit=(due, f"due: {due} days"), ylabel="days after termination",
+                   xlabel=f"termination date ({undated} recovered device(s) without a date not plotted)")
+
+
 CHARTS = {"days_since_login": days_since_login_chart, "deprovision_lag": deprovision_lag_chart,
           "approval_lag": approval_lag_chart, "training_lag": training_lag_chart,
-          "remediation_days": remediation_days_chart}
+          "remediation_days": remediation_days_chart, "device_recovery": device_recovery_chart}

@@ -96,6 +96,7 @@ def sample_validation():
     ("training_lag", 30, 30),          # every new hire: trained, or days so far
     ("approval_lag", 2, None),
     ("days_since_login", 90, None),
+    ("device_recovery", 14, 20),       # 21 leaver devices (expected_populations.csv), 1 wiped with no date
 ])
 def test_each_chart_draws_its_rule_threshold_and_its_population(sample_validation, name, threshold, points):
     import matplotlib.pyplot as plt
