@@ -81,7 +81,10 @@ def account_view(
     registered = service_accounts["system"].str.casefold() + "\x1f" + service_accounts["account_id"].str.casefold()
     account_key = frame["system"].str.casefold() + "\x1f" + frame["account_id"].str.casefold()
     frame["is_service"] = account_key.isin(set(registered)).astype(bool)
-    for column in ("enabled", "builtin", "is_admin"):
+    # An account whose export leaves its state unknown (a load problem already) counts as enabled:
+    # it stays in every population of enabled accounts, and a leaver's is never read as disabled.
+    frame["enabled"] = frame["enabled"].fillna(True).astype(bool)
+    for column in ("builtin", "is_admin"):
         frame[column] = _flag(frame[column])
     frame["mfa"] = _flag(frame["mfa_enabled"])
     frame["local_name"] = frame["account_id"].str.casefold().str.replace(r"@.*$", "", regex=True)

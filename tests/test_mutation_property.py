@@ -19,6 +19,7 @@ import openpyxl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from evidence_lib.controls import load_catalog
 from evidence_lib.sources.folder import load_folder
 from evidence_lib.sources.mapping import load_mapping, resolve_mapping
 from evidence_lib.validate import ERROR
@@ -50,41 +51,53 @@ def _matches(values, key: str):
     return values.astype("str").str.strip().str.casefold() == key.strip().casefold()
 
 
+# A record's key read from another evidence type's column that names it: a deployment names its
+# tickets in free text (the schema's ticket_ref), so a ticket's exception rests on those rows too.
+REFERENCES = {("change_tickets", "deployments"): "ticket_ref"}
+
+
+def _rows_holding(planted, view, evidence_type: str, frame):
+    """The mask of a frame's rows that hold a planted exception's record, by the catalog's view key
+    (its `system` from the planted row, its last column the record key); None: this frame cannot."""
+    *scope, key = view.key
+    if key in frame:
+        hit = _matches(frame[key], planted.record_key)
+        if "system" in scope:
+            hit &= frame["system"].astype("str") == planted.system
+        return hit
+    column = REFERENCES.get((view.records, evidence_type))
+    if column in frame:
+        return frame[column].fillna("").str.upper().str.contains(planted.record_key.upper(), regex=False)
+    return None
+
+
 @cache
 def targets() -> tuple[Target, ...]:
-    """Every (planted exception, export row it rests on, vendor column read from that row)."""
+    """Every (planted exception, export row it rests on, vendor column read from that row).
+
+    The rows are found from the catalog: the exports of the evidence types the rule reads, matched
+    on the key of the view the rule is stated on (an account by system and id, a device by its id,
+    an employee by employee id), and a ticket through the deployments that name it."""
     evidence = load_folder(SAMPLE)
+    catalog = load_catalog()
+    rules = {r.rule_id: r for r in catalog.rules}
     found = []
     for _, planted in expected_exceptions(SAMPLE).iterrows():
+        rule = rules[planted.rule]
+        view = catalog.views[rule.view]
         for outcome in evidence.outcomes:
             declared, loaded = outcome.declared, outcome.loaded
-            frame = loaded.frame
-            if planted.system:
-                if declared.evidence_type not in ("accounts", "access_reviews") or \
-                        (declared.system or "").casefold() != planted.system:
-                    continue
-                hit = _matches(frame["account_id"], planted.record_key)
-                if declared.evidence_type == "access_reviews":
-                    hit &= frame["system"].astype("str") == planted.system
-            elif "employee_id" in frame:
-                hit = _matches(frame["employee_id"], planted.record_key)
-            elif "ticket_id" in frame:
-                hit = _matches(frame["ticket_id"], planted.record_key)
-            elif "finding_id" in frame:
-                hit = _matches(frame["finding_id"], planted.record_key)
-            elif declared.evidence_type == "assets":
-                hit = _matches(frame["asset"], planted.record_key)
-            elif "deploy_id" in frame:
-                hit = _matches(frame["deploy_id"], planted.record_key) | \
-                    frame["ticket_ref"].fillna("").str.upper().str.contains(planted.record_key.upper(), regex=False)
-            else:
+            if declared.evidence_type not in rule.evidence:
+                continue
+            hit = _rows_holding(planted, view, declared.evidence_type, loaded.frame)
+            if hit is None:
                 continue
             mapping = load_mapping(resolve_mapping(declared.format, SAMPLE, "evidence.yaml"))
-            columns = sorted({s for rule in mapping.rules for s in (*rule.sources, *rule.when)})
+            columns = sorted({s for field in mapping.rules for s in (*field.sources, *field.when)})
             if declared.path.endswith(".csv"):  # a mapping's candidates include headers this export lacks
                 header = {h.strip().casefold() for h in read_csv(SAMPLE / declared.path)[0]}
                 columns = [c for c in columns if c.strip().casefold() in header]
-            for row in frame.index[hit]:
+            for row in loaded.frame.index[hit]:
                 found += [Target(planted.control, planted.rule, planted.system, planted.record_key, declared.path,
                                  int(row), column) for column in columns]
     return tuple(found)

@@ -307,9 +307,9 @@ def _evaluate(rule: FieldRule, column: Column, frame: pd.DataFrame, headers: dic
     parts = [_typed(t, rule, column) for t in texts]
     bad = pd.concat([b for _, b in parts], axis=1).any(axis=1)
     values = pd.concat([v for v, _ in parts], axis=1)
-    if rule.combine == "any_true":
+    if rule.combine == "any_true":  # three-valued: false only when every source reads false
         combined = values.fillna(False).any(axis=1).astype("boolean")
-        combined[values.isna().all(axis=1)] = pd.NA
+        combined[~combined & values.isna().any(axis=1)] = pd.NA  # a blank may hide the true one
         return combined, bad
     if rule.combine == "latest":
         return values.max(axis=1, skipna=True), bad
@@ -333,9 +333,10 @@ def _text(frame, headers, source, rule, sentinels, placeholders) -> pd.Series:
     if column is None:  # an optional source that this export lacks
         return pd.Series("", index=frame.index, dtype=str)
     text = column.astype(str).str.strip()
-    # A word the mapping's own `values:` lists is a value there, even if it is a placeholder elsewhere.
-    words = {s.strip().casefold() for s in placeholders} - set(rule.values)
-    words |= {s.casefold() for s in (*sentinels, *rule.sentinels)}
+    # A word the column's own `values:` lists is a value there, even if it is a placeholder or one of
+    # the mapping's sentinels elsewhere (AWS's not_supported: no value, except as the root's password_enabled).
+    words = {s.strip().casefold() for s in (*placeholders, *sentinels)} - set(rule.values)
+    words |= {s.casefold() for s in rule.sentinels}
     if words:
         text = text.mask(text.str.casefold().isin(words), "")
     return text
