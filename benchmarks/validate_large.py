@@ -99,7 +99,7 @@ def pandas_rules(v: pd.DataFrame, p: dict) -> dict[str, set]:
     scope = v["in_review_scope"] & (v["system"] != SCOPED_OUT["account_in_access_review"])
     return {
         "mfa_enabled": key(human & ~v["mfa"]),
-        "account_id_unique": key(v.duplicated(["system", "account_id"], keep=False)),
+        "account_id_unique": key(v.duplicated(["system", "account_name_folded"], keep=False)),
         "no_generic_accounts": key(human & v["local_name"].str.contains(GENERIC))
         | key(v["builtin"] & v["used_in_period"]),
         "no_orphan_accounts": key(human & v["owner_status"].isin(["unresolved", "ambiguous"])),

@@ -88,6 +88,9 @@ def account_view(
         frame[column] = _flag(frame[column])
     frame["mfa"] = _flag(frame["mfa_enabled"])
     frame["local_name"] = frame["account_id"].str.casefold().str.replace(r"@.*$", "", regex=True)
+    # Names compared as the systems compare them: IAM, Okta, GitHub and directories refuse a second
+    # FARID.SINGH beside farid.singh, so two such rows are one name twice, not two accounts.
+    frame["account_name_folded"] = frame["account_id"].str.strip().str.casefold()
     frame["used_in_period"] = _flag((frame["last_login_at"] >= start) & (frame["last_login_at"] < end))
 
     # Creation is judged in every system whose export records it: an account there without a

@@ -204,7 +204,7 @@ def account_frames(draw):
     lag_days = _days(draw, [params["deprovision_sla_days"]])
     dormant = _days(draw, [params["dormant_days"]])
     rows = [{
-        "system": system, "account_id": account_id,
+        "system": system, "account_id": account_id, "account_name_folded": account_id.strip().casefold(),
         "local_name": draw(st.sampled_from(names)),
         "enabled": draw(_flag()), "builtin": draw(_flag()), "is_service": draw(_flag()),
         "mfa": draw(_flag(nullable=True)), "used_in_period": draw(_flag(nullable=True)),
@@ -269,7 +269,8 @@ def test_generated_changes_fail_the_same_records_under_plain_gx(plain, example):
     "views._flag makes every flag plain bool. Decide whether unknown means outside (GX) or an error."))
 def test_a_condition_on_an_unknown_flag_is_judged_as_plain_gx_judges_it(plain):
     frame = pd.DataFrame({
-        "system": ["okta", "okta"], "account_id": ["ada", "bo"], "local_name": ["ada", "admin"],
+        "system": ["okta", "okta"], "account_id": ["ada", "bo"], "account_name_folded": ["ada", "bo"],
+        "local_name": ["ada", "admin"],
         "enabled": pd.array([True, None], dtype="boolean"),
         "builtin": [False, False], "is_service": [False, False], "mfa": [True, False],
         "used_in_period": [False, False], "owner_status": ["active", "active"],

@@ -124,6 +124,23 @@ def test_aws_credential_report_sentinels_root_and_key_use(tmp_path):
     assert frame.loc["<root_account>", "last_login_at"] == utc("2026-08-03 03:12")
 
 
+def test_aws_never_leaves_a_cell_blank_so_a_blank_one_is_a_located_problem(tmp_path):
+    """AWS writes N/A or no_information where there is no value: a blank last use is an edit, not "never
+    used" (which would drop the root account out of the root-in-use rule without a word)."""
+    with pytest.raises(LoadError) as raised:
+        load(tmp_path, "aws_iam_credential_report_csv", AWS_HEADER +
+             "<root_account>,arn:aws:iam::1:root,2019-01-01T00:00:00+00:00,not_supported,"
+             ",not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,"
+             "N/A,N/A,N/A,false,N/A,false,N/A\n", system="aws")
+    [problem] = [p for p in raised.value.problems if "blank cell" in p.message]
+    assert problem.column == "password_last_used" and problem.row == 2
+    with pytest.raises(LoadError, match="'n/a' in 'password_last_used'"):  # AWS writes N/A, never n/a
+        load(tmp_path, "aws_iam_credential_report_csv", AWS_HEADER +
+             "<root_account>,arn:aws:iam::1:root,2019-01-01T00:00:00+00:00,not_supported,"
+             "n/a,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,"
+             "N/A,N/A,N/A,false,N/A,false,N/A\n", system="aws")
+
+
 def test_github_members_json(tmp_path):
     members = [{"login": "octo", "id": 1, "type": "User", "site_admin": False, "role": "admin",
                 "two_factor_authentication": True},

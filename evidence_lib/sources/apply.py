@@ -46,6 +46,8 @@ def apply_mapping(raw: RawTable, mapping: Mapping, path: str, declared: dict[str
     headers = _header_positions(raw.frame.columns)
     sources = resolve_sources(raw, mapping, headers, path)
     raw, filtered, problems = _keep_rows(raw, mapping, headers, path, placeholders)
+    if mapping.never_blank:
+        problems += _unwritten_cells(path, mapping, raw.frame, headers, placeholders)
     out: dict[str, pd.Series] = {}
     for rule in sources.rules:
         column = schema.column(rule.target)
@@ -424,6 +426,28 @@ def _parse_with(subset: pd.Series, fmt: str, tz: str) -> pd.Series:
         return parsed.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
     except (ValueError, TypeError, OverflowError):  # a format pandas cannot apply: nothing read
         return pd.Series(pd.NaT, index=subset.index, dtype="datetime64[us, UTC]")
+
+
+def _unwritten_cells(path, mapping: Mapping, frame: pd.DataFrame, headers, placeholders) -> list[Problem]:
+    """Each cell the vendor cannot have written, in a column the mapping reads, where the vendor writes one of
+    its own words (exactly) wherever there is no value: a blank, or a no-value word not spelled as the vendor's."""
+    generic = {w.strip().casefold() for w in (*placeholders, *mapping.sentinels)}
+    problems: dict[tuple[int, str], Problem] = {}  # a column several canonical ones read is reported once
+    for rule in mapping.rules:
+        own = set(rule.values)
+        for source in rule.sources if rule.combine != "constant" else ():
+            column = _source(frame, headers, source)
+            if column is None:
+                continue
+            text = column.astype(str).str.strip()
+            unwritten = (text == "") | (text.str.casefold().isin(generic) & ~text.isin({*mapping.sentinels, *own}))
+            for row, value in text[unwritten].items():
+                what = "blank cell" if not value else f"{quote(value)}"
+                problems[(int(row), source)] = located(
+                    path, f"{what} in '{source}': not what {mapping.name} exports hold (they write "
+                    f"{', '.join(mapping.sentinels) or 'a value'} where there is none)",
+                    "re-export the file from the vendor: the file was edited or cut", row=int(row), column=source)
+    return list(problems.values())
 
 
 def _cell_problems(path, rule, column, frame, headers, bad: pd.Series) -> list[Problem]:

@@ -108,6 +108,9 @@ class Mapping:
     # What evidence.yaml changed of this mapping for one file (`columns:`, `values:`), as written.
     overrides: dict = field(default_factory=dict)
     keep_rows: tuple[RowFilter, ...] = ()
+    # The vendor writes a word (one of its sentinels) wherever there is no value, so a blank cell in a
+    # column the mapping reads was not written by the vendor: a located load problem, never "no value".
+    never_blank: bool = False
 
     @property
     def schema(self) -> Schema:
@@ -164,6 +167,9 @@ def load_mapping(path: Path, data: bytes | None = None) -> Mapping:
             rules.append(_parse_rule(target, rule, schema))
         except ValueError as exc:
             problems.append(located(where, f"column '{target}': {exc}", "fix the mapping file"))
+    never_blank = spec.get("never_blank", False)
+    if not isinstance(never_blank, bool):
+        problems.append(located(where, f"`never_blank: {never_blank}` is not true or false", "fix the mapping file"))
     keep_rows = []
     for number, entry in enumerate(spec.get("keep_rows") or [], start=1):
         try:
@@ -187,6 +193,7 @@ def load_mapping(path: Path, data: bytes | None = None) -> Mapping:
         sentinels=tuple(str(s) for s in spec.get("sentinels", ())),
         rules=tuple(rules),
         keep_rows=tuple(keep_rows),
+        never_blank=never_blank is True,
     )
 
 
