@@ -33,5 +33,5 @@ def test_readme_first_screen_gives_the_two_commands_and_ci_runs_the_second():
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^demo:.*\n(\t.*\n)*\t\$\(BIN\)/evidence run --period \$\(PERIOD\) --evidence-dir \$\(SAMPLE\)",
                      makefile, re.M)
-    assert re.search(r"^test:.*\n\t\$\(BIN\)/ruff check evidence_lib tests benchmarks examples\n\t\$\(BIN\)/python -m pytest",
-                     makefile, re.M)
+    assert re.search(r"^test:.*\n\t\$\(BIN\)/ruff check evidence_lib tests benchmarks examples\n"
+                     r"\t\$\(BIN\)/python -m pytest", makefile, re.M)
