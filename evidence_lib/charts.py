@@ -133,6 +133,80 @@ def device_recovery_chart(validation: Validation):
                    xlabel=f"termination date ({undated} recovered device(s) without a date not plotted)")
 
 
+def vendor_review_age_chart(validation: Validation):
+    from evidence_lib.vendor_views import review_cutoff
+
+    vendors = validation.views["vendors"]
+    needing = vendors[vendors["needs_review_as_critical"] | vendors["needs_review_for_customer_data"]]
+    needing = needing.sort_values(["review_age_days", "name"], na_position="first")
+    months = validation.parameters["vendor_review_months"]
+    # The limit in days: from the earliest day a review may be dated to the period end (365 or 366 for 12 months).
+    limit = (validation.period.end - review_cutoff(validation.period, months).date()).days
+    figure, axes = _figure(f"Age of the latest counted review at the period end, per vendor that needs one "
+                           f"(within {months} months)")
+    ages = needing["review_age_days"]
+    late = ages.isna() | (needing["review_age_months"] > months)
+    axes.barh(needing["name"].astype(str), ages.fillna(0),
+              color=[STATUS_COLOURS[ERROR] if x else STATUS_COLOURS[PASS] for x in late])
+    unreviewed = needing.loc[ages.isna(), "name"].astype(str)
+    axes.scatter([0] * len(unreviewed), unreviewed, marker="x", color=STATUS_COLOURS[ERROR],
+                 label="no counted review")
+    return _finish(figure, axes, limit=(limit, f"{months} months ({limit} days)"), vertical=True, dates=False,
+                   xlabel=f"days from the latest counted review to the period end "
+                          f"({len(unreviewed)} vendor(s) with none marked x)", ylabel="vendor")
+
+
+def backup_gap_chart(validation: Validation):
+    resources = validation.views["backup_coverage"]
+    judged = resources[resources["in_scope"]].sort_values(["longest_gap_days", "resource_name"])
+    limit = validation.parameters["backup_gap_days"]
+    figure, axes = _figure(f"Longest run of UTC days without a successful backup, per in-scope resource "
+                           f"(at most {limit} day(s))")
+    names = judged["resource_name"].fillna(judged["resource_arn"]).astype(str)
+    late = judged["longest_gap_days"] > limit
+    axes.barh(names, judged["longest_gap_days"],
+              color=[STATUS_COLOURS[ERROR] if x else STATUS_COLOURS[PASS] for x in late])
+    never = int((judged["successful_backup_days"] == 0).sum())
+    return _finish(figure, axes, limit=(limit, f"limit: {limit} day(s)"), vertical=True, dates=False,
+                   xlabel=f"days from the period start to the export ({never} resource(s) never backed up: "
+                          f"the whole window)", ylabel="resource")
+
+
+def risk_due_chart(validation: Validation):
+    risks = validation.views["risks"]
+    judged = risks[risks["judged"] & ~risks["treatment_done"]].sort_values(["days_past_due", "risk_id"])
+    dated = judged[judged["days_past_due"].notna()]
+    figure, axes = _figure("Days past (above 0) or to go (below 0) to the due date, extended where approved, "
+                           "per open high risk")
+    late = dated["days_past_due"] > 0
+    labels = dated["system"].astype(str) + " " + dated["risk_id"].astype(str)
+    axes.barh(labels, dated["days_past_due"], color=[STATUS_COLOURS[ERROR] if x else STATUS_COLOURS[PASS]
+                                                     for x in late])
+    axes.tick_params(axis="y", labelsize=6)
+    undated = len(judged) - len(dated)
+    return _finish(figure, axes, limit=(0, "due date"), vertical=True, dates=False, ylabel="risk",
+                   xlabel=f"days past the due date ({undated} risk(s) without a due date not plotted)")
+
+
+def policy_acknowledgement_chart(validation: Validation):
+    rows = validation.views["policy_acknowledgements"]
+    hires = rows[rows["hired_in_period"].fillna(False).astype(bool)].sort_values("hire_date")
+    due = validation.parameters["policy_ack_days"]
+    figure, axes = _figure(f"Days from hire to acknowledging each required policy's current version, per new hire "
+                           f"(due within {due} days)")
+    done = hires["first_acknowledged_at"].notna()
+    axes.scatter(hires.loc[done, "hire_date"], hires.loc[done, "days_to_acknowledge"], s=16,
+                 color=STATUS_COLOURS[PASS], label="acknowledged")
+    axes.scatter(hires.loc[~done, "hire_date"], hires.loc[~done, "days_to_acknowledge"], s=16, marker="x",
+                 color=STATUS_COLOURS[ERROR], label="not acknowledged (days so far)")
+    return _finish(figure, axes, limit=(due, f"due: {due} days"), ylabel="days after hire",
+                   xlabel="hire date (counted from the current version's approval where it came later)")
+
+
 CHARTS = {"days_since_login": days_since_login_chart, "deprovision_lag": deprovision_lag_chart,
           "approval_lag": approval_lag_chart, "training_lag": training_lag_chart,
-          "remediation_days": remediation_days_chart, "device_recovery": device_recovery_chart}
+          "backup_gaps": backup_gap_chart,
+          "remediation_days": remediation_days_chart, "device_recovery": device_recovery_chart,
+          "vendor_review_age": vendor_review_age_chart,
+          "risk_due": risk_due_chart,
+          "policy_acknowledgement": policy_acknowledgement_chart}

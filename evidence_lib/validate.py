@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from evidence_lib import device_views, integrity
+from evidence_lib import backup_views, device_views, integrity, policy_views, risk_views, vendor_views
 from evidence_lib import views as build
 from evidence_lib.controls import Catalog, Rule, load_catalog
 from evidence_lib.judge import SuiteRunner, default_runner, judge_view
@@ -242,6 +242,21 @@ def _build_views(frames: dict[str, pd.DataFrame], period: Period, as_of: pd.Time
                                                     as_of=as_of, params=params, domains=domains),
         "device_coverage": lambda: device_views.device_coverage_view(frames["hr_roster"], frames["devices"],
                                                                      as_of=as_of, domains=domains),
+        "policies": lambda: policy_views.policy_view(frames["policies"], period=period),
+        "policy_acknowledgements": lambda: policy_views.policy_acknowledgement_view(
+            frames["hr_roster"], frames["policies"], frames["policy_acknowledgements"], period=period, as_of=as_of,
+            domains=domains),
+        "risks": lambda: risk_views.risk_view(frames["risks"], as_of=as_of, params=params),
+        "risk_registers": lambda: risk_views.register_review_view(frames["risks"], frames["risk_register_reviews"],
+                                                                  period=period, as_of=as_of),
+        "vendors": lambda: vendor_views.vendor_view(frames["vendors"], frames["vendor_reviews"], frames["hr_roster"],
+                                                    period=period, as_of=as_of, params=params, domains=domains),
+        "vendor_reviews": lambda: vendor_views.vendor_review_view(frames["vendor_reviews"], frames["vendors"],
+                                                                  period=period),
+        "backup_coverage": lambda: backup_views.backup_coverage_view(frames["backup_resources"], frames["backup_jobs"],
+                                                                     period=period, as_of=as_of),
+        "backup_restore_tests": lambda: backup_views.restore_test_view(frames["restore_tests"], period=period),
+        "backup_restore_testing": lambda: backup_views.restore_testing_view(frames["restore_tests"], period=period),
     }
     return {view: builders[view]() for view in builders if view in wanted}
 

@@ -35,6 +35,15 @@ class EvidenceType(StrEnum):
     VULNERABILITY_FINDINGS = "vulnerability_findings"
     ASSETS = "assets"
     DEVICES = "devices"
+    BACKUP_RESOURCES = "backup_resources"
+    BACKUP_JOBS = "backup_jobs"
+    RESTORE_TESTS = "restore_tests"
+    VENDORS = "vendors"
+    VENDOR_REVIEWS = "vendor_reviews"
+    POLICIES = "policies"
+    POLICY_ACKNOWLEDGEMENTS = "policy_acknowledgements"
+    RISKS = "risks"
+    RISK_REGISTER_REVIEWS = "risk_register_reviews"
 
 
 @dataclass(frozen=True)
@@ -274,6 +283,162 @@ DEVICES = Schema(
     ),
 )
 
+POLICIES = Schema(
+    EvidenceType.POLICIES,
+    "The policy list of the policy tool or GRC platform: each policy's current version and its approval.",
+    key=("policy_id",),
+    columns=(
+        _c("policy_id", "string", True),
+        _c("title", "string"),
+        _c("current_version", "string", True, description="the version staff must have acknowledged"),
+        # Unknown reads as required: a policy whose audience the export does not say is tested, never skipped.
+        _c("required_for_all", "bool", description="every person must acknowledge it", unmapped=True),
+        _c("status", "enum", values=("active", "draft", "archived", "replaced", "outdated"), unmapped="active"),
+        _c("approved_at", "datetime", description="when the current version was approved"),
+        _c("approved_by", "string", description="who approved the current version"),
+        _c("reviewed_at", "datetime", description="when the policy was last reviewed (no new version needed)"),
+    ),
+)
+
+POLICY_ACKNOWLEDGEMENTS = Schema(
+    EvidenceType.POLICY_ACKNOWLEDGEMENTS,
+    "Acknowledgements of policies by people: who acknowledged which policy, which version, when.",
+    # People are named by employee id, or by e-mail where the tool knows no employee ids.
+    key=("employee_id", "email", "policy", "version", "acknowledged_at"),
+    columns=(
+        _c("employee_id", "string"),
+        _c("email", "email"),
+        _c("policy", "string", True, description="the policy's id or title, as the policy list names it"),
+        _c("version", "string", description="the version acknowledged; blank: not shown to be the current one"),
+        _c("acknowledged_at", "datetime", True),
+    ),
+)
+
+VENDORS = Schema(
+    EvidenceType.VENDORS,
+    "The vendor inventory of the GRC or third-party risk tool: one row per vendor, in use, offboarded or prospective.",
+    key=("vendor_id",),
+    columns=(
+        _c("vendor_id", "string", True),
+        _c("name", "string", True, description="matched to reviews without case or surrounding spaces"),
+        _c("critical", "bool", description="critical to the entity's service commitments"),
+        _c("risk_level", "enum", values=("critical", "high", "medium", "low", "none")),
+        _c("owner", "string", description="the business owner: an e-mail, a name or the tool's user id"),
+        _c("handles_customer_data", "bool", description="the vendor stores or processes customer data"),
+        _c("data_shared", "string", description="what data is shared with the vendor, in words"),
+        _c("status", "enum", True, ("active", "offboarded", "prospective"),
+           description="active: in use; offboarded: no longer used; prospective: not yet in use"),
+        _c("onboarded_at", "date"),
+        _c("offboarded_at", "date"),
+    ),
+)
+
+VENDOR_REVIEWS = Schema(
+    EvidenceType.VENDOR_REVIEWS,
+    "Vendor due diligence: SOC 2 reports, ISO 27001 certificates and security reviews, with their dates and outcome.",
+    key=("review_id",),
+    columns=(
+        _c("review_id", "string", True),
+        _c("vendor_id", "string", description="the inventory's vendor id, where the export names it"),
+        _c("vendor_name", "string", description="the vendor's name, matched without case or surrounding spaces"),
+        _c("kind", "enum", True, ("soc2_type2", "soc2_type1", "iso27001", "security_review", "questionnaire", "other")),
+        _c("report_date", "date", description="a report's period end or a certificate's issue date"),
+        _c("reviewed_at", "datetime", description="when the entity completed its review"),
+        _c("reviewer", "string"),
+        _c("outcome", "enum", values=("approved", "approved_with_conditions", "rejected", "pending")),
+    ),
+)
+
+BACKUP_RESOURCES = Schema(
+    EvidenceType.BACKUP_RESOURCES,
+    "The resources that must be backed up (A1.2), listed apart from the backup jobs: a resource never backed up "
+    "still appears.",
+    key=("resource_arn",),
+    columns=(
+        _c("resource_arn", "string", True, description="the resource's identifier (an ARN), as the jobs name it"),
+        _c("resource_name", "string"),
+        _c("resource_type", "string"),
+        # Unknown reads as in scope: a resource whose scope the list does not say is tested, never skipped.
+        _c("in_scope", "bool", description="in the scope of the system description", unmapped=True),
+        _c("owner", "string"),
+    ),
+)
+
+BACKUP_JOBS = Schema(
+    EvidenceType.BACKUP_JOBS,
+    "Backup jobs from the backup system, successful or not, as exported on the export date.",
+    key=("backup_job_id",),
+    columns=(
+        _c("backup_job_id", "string", True),
+        _c("resource_arn", "string", True, description="the resource backed up"),
+        _c("resource_type", "string"),
+        _c("state", "enum", True, ("created", "pending", "running", "aborting", "aborted", "completed", "failed",
+                                   "expired", "partial"),
+           description="completed: a recovery point was made; every other state is not a backup"),
+        _c("created_at", "datetime", True, description="when the job started: the point in time it saves"),
+        _c("completed_at", "datetime"),
+        _c("status_message", "string"),
+    ),
+)
+
+RESTORE_TESTS = Schema(
+    EvidenceType.RESTORE_TESTS,
+    "Restores run to test recovery (A1.3), successful or not.",
+    key=("restore_id",),
+    columns=(
+        _c("restore_id", "string", True),
+        _c("resource", "string", description="the resource restored (or the copy the restore created)"),
+        _c("resource_type", "string"),
+        _c("tested_at", "datetime", True, description="when the restore started"),
+        _c("completed_at", "datetime"),
+        _c("outcome", "enum", True, ("succeeded", "failed", "aborted", "running", "pending")),
+        _c("validation", "enum", values=("successful", "failed", "timed_out", "validating"),
+           description="the restored copy's validation, where the export says (AWS restore testing)"),
+        _c("tester", "string"),
+        _c("message", "string"),
+    ),
+)
+
+RISKS = Schema(
+    EvidenceType.RISKS,
+    "The risk register as exported: one row per risk, open or closed, with its rating, owner, treatment and deadline.",
+    key=("system", "risk_id"),
+    declared=("system",),  # which register (GRC tool) the export is from
+    columns=(
+        _c("system", "string", True),
+        _c("risk_id", "string", True),
+        _c("title", "string"),
+        _c("status", "enum", True, ("open", "closed"), description="closed: retired, archived or no longer tracked"),
+        _c("residual_rating", "enum", values=("critical", "high", "medium", "low"),
+           description="the register's own rating after treatment, each vendor's scale mapped onto these four"),
+        _c("residual_score", "string",
+           description="a numeric score (likelihood x impact) where the register gives no rating: high at or above "
+                       "high_risk_min_score"),
+        _c("owner", "string", description="who is accountable for the risk: an e-mail, a name or the tool's user"),
+        _c("treatment", "enum", values=("mitigate", "accept", "transfer", "avoid", "untreated")),
+        _c("due_date", "date", description="when the treatment is due (or an acceptance is to be revisited)"),
+        _c("treatment_completed_at", "datetime", description="when the treatment was completed"),
+        _c("last_reviewed_at", "datetime", description="when the risk itself was last reassessed"),
+        _c("extended_due_date", "date", description="the new due date of an extension"),
+        _c("extension_approver", "string", description="who approved the extension"),
+        _c("extension_approved_at", "datetime"),
+    ),
+)
+
+RISK_REGISTER_REVIEWS = Schema(
+    EvidenceType.RISK_REGISTER_REVIEWS,
+    "Reviews of a risk register as a whole (the periodic risk assessment): when, and by whom.",
+    key=("system", "reviewed_at"),
+    declared=("system",),
+    columns=(
+        _c("system", "string", True, description="the register reviewed, as its risk export is declared"),
+        _c("reviewed_at", "datetime", True),
+        _c("reviewer", "string", True),
+        _c("approved_by", "string"),
+        _c("notes", "string"),
+    ),
+)
+
 SCHEMAS: dict[EvidenceType, Schema] = {
     s.evidence_type: s
     for s in (
@@ -289,5 +454,14 @@ SCHEMAS: dict[EvidenceType, Schema] = {
         VULNERABILITY_FINDINGS,
         ASSETS,
         DEVICES,
+        BACKUP_RESOURCES,
+        BACKUP_JOBS,
+        RESTORE_TESTS,
+        VENDORS,
+        VENDOR_REVIEWS,
+        POLICIES,
+        POLICY_ACKNOWLEDGEMENTS,
+        RISKS,
+        RISK_REGISTER_REVIEWS,
     )
 }
