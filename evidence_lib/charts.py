@@ -176,7 +176,7 @@ def risk_due_chart(validation: Validation):
     risks = validation.views["risks"]
     judged = risks[risks["judged"] & ~risks["treatment_done"]].sort_values(["days_past_due", "risk_id"])
     dated = judged[judged["days_past_due"].notna()]
-    figure, axes = _figure("Days past (above 0) or to go (below 0) to the due date, extended where approved, "
+    figure, axes = _figure("Days past (right of 0) or to go (left of 0) to the due date, extended where approved, "
                            "per open high risk")
     late = dated["days_past_due"] > 0
     labels = dated["system"].astype(str) + " " + dated["risk_id"].astype(str)

@@ -33,6 +33,8 @@ INTEGRITY = "IPE"  # the auditor's name for it: information produced by the enti
 # a termination date for someone serving notice. They may lie up to a year past the export.
 PLANNED_DATES = {"hire_date", "termination_date"}
 PLANNED_HORIZON = pd.Timedelta(days=366)
+# A risk treatment's due date (and an extension's new one) names a plan too (CC3.2).
+PLANNED_DATES |= {"due_date", "extended_due_date"}
 ROW_AFFECTS = "row"
 NO_AFFECTS = "none"
 
