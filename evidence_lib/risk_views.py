@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from evidence_lib.identity import lookup
 from evidence_lib.period import Period
 from evidence_lib.views import _days, _traced
 
@@ -101,10 +102,10 @@ def register_review_view(risks: pd.DataFrame, reviews: pd.DataFrame, *, period: 
     latest = counted.sort_values("reviewed_at").groupby("system").tail(1).set_index("system")
     registers = sorted(set(risks["system"].dropna()) | set(reviews["system"].dropna()))
     frame = pd.DataFrame({"register": pd.Series(registers, dtype="str")})
-    frame["risks_in_register"] = frame["register"].map(risks.groupby("system").size()).fillna(0).astype("int64")
-    frame["reviews_on_record"] = frame["register"].map(reviews.groupby("system").size()).fillna(0).astype("int64")
-    frame["last_reviewed_at"] = frame["register"].map(latest["reviewed_at"]).astype("datetime64[us, UTC]")
-    frame["reviewer"] = frame["register"].map(latest["reviewer"]).astype("str")
+    frame["risks_in_register"] = lookup(frame["register"], risks.groupby("system").size()).fillna(0).astype("int64")
+    frame["reviews_on_record"] = lookup(frame["register"], reviews.groupby("system").size()).fillna(0).astype("int64")
+    frame["last_reviewed_at"] = lookup(frame["register"], latest["reviewed_at"])  # keeps its dtype when empty
+    frame["reviewer"] = lookup(frame["register"], latest["reviewer"]).astype("str")
     last_day = frame["last_reviewed_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
     frame["review_days_before_period_end"] = _days(pd.Series(pd.Timestamp(period.end), index=frame.index), last_day)
     return frame

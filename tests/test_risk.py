@@ -233,3 +233,12 @@ def test_the_exports_are_deterministic(company, tmp_path):
     assert again.expected == planted.expected and again.near_misses == planted.near_misses
     for name in (*FILES.values(), *REVIEW_FILES.values()):
         assert (copy / name).read_bytes() == (folder / name).read_bytes()
+
+
+def test_no_risk_evidence_builds_empty_views_so_the_rules_are_errors_not_crashes():
+    from evidence_lib.sources.apply import empty_frame
+    from evidence_lib.sources.schemas import SCHEMAS
+
+    risks, reviews = empty_frame(SCHEMAS["risks"]), empty_frame(SCHEMAS["risk_register_reviews"])
+    assert risk_view(risks, as_of=AS_OF, params=resolve_parameters({})).empty
+    assert register_review_view(risks, reviews, period=PERIOD, as_of=AS_OF).empty
