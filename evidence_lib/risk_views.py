@@ -108,4 +108,18 @@ def register_review_view(risks: pd.DataFrame, reviews: pd.DataFrame, *, period: 
     frame["reviewer"] = lookup(frame["register"], latest["reviewer"]).astype("str")
     last_day = frame["last_reviewed_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
     frame["review_days_before_period_end"] = _days(pd.Series(pd.Timestamp(period.end), index=frame.index), last_day)
+    return _cite_register(frame, latest, risks)
+
+
+def _cite_register(frame: pd.DataFrame, latest: pd.DataFrame, risks: pd.DataFrame) -> pd.DataFrame:
+    """Where each register's verdict comes from: the row of its counted review, else (no review to cite) its risk
+    export, with no row."""
+    if "source_file" not in latest.columns:
+        return frame
+    exports = risks.drop_duplicates("system").set_index("system")["source_file"] if "source_file" in risks else None
+    cited_file = lookup(frame["register"], latest["source_file"])
+    if exports is not None:
+        cited_file = cited_file.fillna(lookup(frame["register"], exports))
+    frame["source_file"] = cited_file
+    frame["source_row"] = lookup(frame["register"], latest["source_row"])
     return frame

@@ -18,17 +18,15 @@ A company for which Availability is not in scope gets no exports but an explicit
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from evidence_lib.period import Period, parse_period
+from evidence_lib.synth.area_folder import add_area, write_csv
 
 SEED = 12  # A1.2
 BACKUPS, RESTORES = "A1.2", "A1.3"
@@ -125,7 +123,9 @@ def backup_evidence(folder: Path, period: Period | str, *, seed: int = SEED,
     if not availability_in_scope:
         decided = {"reason": NOT_IN_SCOPE_REASON, "decided_by": f"ciso@{domain}",
                    "decided_on": period.start.isoformat()}
-        return BackupEvidence([], [], [], [], scope=[{"control": c, **decided} for c in (BACKUPS, RESTORES)])
+        untested = [(control, rule, 0, "out of scope: Availability is not in the report's criteria")
+                    for control, rule in ((BACKUPS, GAP_RULE), (RESTORES, TESTED_RULE), (RESTORES, TEST_RULE))]
+        return BackupEvidence([], [], [], untested, scope=[{"control": c, **decided} for c in (BACKUPS, RESTORES)])
     people = sorted(roster.loc[roster["status"] == "active", "email"].dropna().astype(str))
     plan = _Plan(np.random.default_rng(seed), period, as_of, people)
     plan.plant_backups()
@@ -277,23 +277,22 @@ class _Plan:
                 (RESTORES, TEST_RULE, tested, "restore tests started in the period")]
 
     def write(self, folder: Path) -> list[dict]:
-        _csv(folder / SCOPE_FILE, ["resource_arn", "resource_name", "resource_type", "in_scope", "owner"],
-             [list(r.values()) for r in self.resources])
+        write_csv(folder / SCOPE_FILE, ["resource_arn", "resource_name", "resource_type", "in_scope", "owner"],
+                  [list(r.values()) for r in self.resources])
         cloud = [j for j in self.jobs if j.resource.startswith("arn:")]
         local = [j for j in self.jobs if not j.resource.startswith("arn:")]
         _json(folder / AWS_JOBS_FILE, {"BackupJobs": [_aws_job(j) for j in cloud]})
         words = {"COMPLETED": "Success", "FAILED": "Failed", "PARTIAL": "Warning"}
-        _csv(folder / LOG_FILE, ["job_id", "resource", "status", "started_at", "finished_at", "message"],
-             [[j.job_id, j.resource, words[j.state], _iso(j.created_at), _iso(j.completed_at),
-               "" if j.state == "COMPLETED" else "job ended without a restore point"] for j in local])
+        write_csv(folder / LOG_FILE, ["job_id", "resource", "status", "started_at", "finished_at", "message"],
+                  [[j.job_id, j.resource, words[j.state], _iso(j.created_at), _iso(j.completed_at),
+                    "" if j.state == "COMPLETED" else "job ended without a restore point"] for j in local])
         aws_tests = [t for t in self.tests if t.tester == TESTING_PLAN]
         _json(folder / AWS_RESTORES_FILE, {"RestoreJobs": [_aws_restore(t) for t in aws_tests]})
         outcomes = {"COMPLETED": "passed", "FAILED": "failed", "ABORTED": "aborted"}
-        _csv(folder / RESTORE_LOG_FILE, ["test_id", "resource", "tested_at", "completed_at", "outcome", "tester",
-                                         "notes"],
-             [[t.restore_id, t.resource, _iso(t.tested_at), _iso(t.completed_at), outcomes[t.status], t.tester,
-               t.message]
-              for t in self.tests if t.tester != TESTING_PLAN])
+        write_csv(folder / RESTORE_LOG_FILE,
+                  ["test_id", "resource", "tested_at", "completed_at", "outcome", "tester", "notes"],
+                  [[t.restore_id, t.resource, _iso(t.tested_at), _iso(t.completed_at), outcomes[t.status], t.tester,
+                    t.message] for t in self.tests if t.tester != TESTING_PLAN])
         in_scope = sum(r["in_scope"] == "yes" for r in self.resources)
         return [
             {"path": SCOPE_FILE, "type": "backup_resources", "format": "generic_backup_resources_csv",
@@ -346,48 +345,6 @@ def _json(path: Path, document: dict) -> None:
     path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
 
 
-def _csv(path: Path, header: list[str], rows: list[list]) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([["" if v is None else v for v in row] for row in rows])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(buffer.getvalue().encode("utf-8"))
-
-
 def add_to_folder(folder: Path, result: BackupEvidence) -> None:
-    """Declare the backup exports (or the scope decisions) in evidence.yaml and append the planted exceptions,
-    near-misses and populations to the folder's expected_*.csv files."""
-    folder = Path(folder)
-    path = folder / "evidence.yaml"
-    text = path.read_text(encoding="utf-8")
-    head = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
-    declaration = yaml.safe_load(text)
-    declaration["files"] = [f for f in declaration["files"] if f["path"] not in FILES] + result.files
-    if result.scope:
-        ours = {BACKUPS, RESTORES}
-        kept = [d for d in declaration.get("scope") or () if d.get("control") not in ours]
-        declaration["scope"] = kept + result.scope
-    path.write_text(head + yaml.safe_dump(declaration, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    _count_backup_dates(folder / "expected_populations.csv", result.date_values)
-    for name, rows in (("expected_exceptions.csv", result.expected), ("near_misses.csv", result.near_misses),
-                       ("expected_populations.csv", result.populations)):
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-        with (folder / name).open("a", encoding="utf-8", newline="") as handle:
-            handle.write(buffer.getvalue())
-
-
-def _count_backup_dates(path: Path, dates: int) -> None:
-    """dates_plausible tests every date of every export: its expected population gains the backup dates."""
-    if not dates:
-        return
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle))
-    for row in rows:
-        if row[:2] == ["IPE", "dates_plausible"]:
-            row[2] = str(int(row[2]) + dates)
-            row[3] = row[3].removesuffix(")") + ", backup job and restore test dates)"
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-    path.write_bytes(buffer.getvalue().encode("utf-8"))
+    """Declare the exports in evidence.yaml and append what they plant to the answer files."""
+    add_area(folder, result, dates_described="backup job and restore test dates", scope=result.scope)

@@ -12,16 +12,14 @@ evidence.yaml entries, the planted exceptions and the near-misses in expected_ex
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from evidence_lib.period import Period, parse_period
+from evidence_lib.synth.area_folder import add_area, write_csv
 
 SEED = 68  # CC6.8
 CONTROL = "CC6.8"
@@ -223,12 +221,12 @@ class _Plan:
         macs = [d for d in self.devices if d.platform == "macos"]
         pcs = [d for d in self.devices if d.platform == "windows"]
         statuses = {"active": "Active", "returned": "Returned", "wiped": "Wiped", "retired": "Retired"}
-        _csv(folder / JAMF_FILE, JAMF_HEADER, [
+        write_csv(folder / JAMF_FILE, JAMF_HEADER, [
             [d.device_id, d.name, d.serial, d.email, d.os_version, _fv(d.encrypted), _yes(d.firewall),
              _yes(d.screen_lock), _when(d.edr_last_seen), _when(d.last_check_in), statuses[d.status],
              _when(d.status_at)] for d in macs])
         states = {"active": "Managed", "returned": "Returned", "wiped": "Wipe issued", "retired": "Retire issued"}
-        _csv(folder / INTUNE_FILE, INTUNE_HEADER, [
+        write_csv(folder / INTUNE_FILE, INTUNE_HEADER, [
             [d.device_id, d.name, d.serial, d.email, "Windows", d.os_version, _yes(d.encrypted), _yes(d.firewall),
              _yes(d.screen_lock), _when(d.edr_last_seen), _when(d.last_check_in), states[d.status],
              _when(d.status_at)] for d in pcs])
@@ -258,43 +256,6 @@ def _when(stamp) -> str:
     return pd.Timestamp(stamp).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _csv(path: Path, header: list[str], rows: list[list]) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([["" if v is None else v for v in row] for row in rows])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(buffer.getvalue().encode("utf-8"))
-
-
 def add_to_folder(folder: Path, result: DeviceEvidence) -> None:
-    """Declare the device exports in evidence.yaml (after the existing files) and append the planted
-    exceptions, near-misses and populations to the folder's expected_*.csv files."""
-    folder = Path(folder)
-    path = folder / "evidence.yaml"
-    text = path.read_text(encoding="utf-8")
-    head = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
-    declaration = yaml.safe_load(text)
-    declaration["files"] = [f for f in declaration["files"] if f["path"] not in {JAMF_FILE, INTUNE_FILE}]
-    declaration["files"] += result.files
-    path.write_text(head + yaml.safe_dump(declaration, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    _count_device_dates(folder / "expected_populations.csv", result.date_values)
-    for name, rows in (("expected_exceptions.csv", result.expected), ("near_misses.csv", result.near_misses),
-                       ("expected_populations.csv", result.populations)):
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-        with (folder / name).open("a", encoding="utf-8", newline="") as handle:
-            handle.write(buffer.getvalue())
-
-
-def _count_device_dates(path: Path, dates: int) -> None:
-    """dates_plausible tests every date of every export: its expected population gains the device dates."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle))
-    for row in rows:
-        if row[:2] == ["IPE", "dates_plausible"]:
-            row[2] = str(int(row[2]) + dates)
-            row[3] = row[3].removesuffix(")") + ", device check-in, EDR and recovery dates)"
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-    path.write_bytes(buffer.getvalue().encode("utf-8"))
+    """Declare the exports in evidence.yaml and append what they plant to the answer files."""
+    add_area(folder, result, dates_described="device check-in, EDR and recovery dates")

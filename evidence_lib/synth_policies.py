@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from evidence_lib.period import Period, parse_period
+from evidence_lib.synth.area_folder import add_area
 
 SEED = 11  # CC1.1
 CONTROL = "CC1.1"
@@ -320,33 +320,5 @@ def _drata_policy(policy: Policy) -> dict:
 
 
 def add_to_folder(folder: Path, result: PolicyEvidence) -> None:
-    """Declare the policy exports in evidence.yaml (after the existing files) and append the planted
-    exceptions, near-misses and populations to the folder's expected_*.csv files."""
-    folder = Path(folder)
-    path = folder / "evidence.yaml"
-    text = path.read_text(encoding="utf-8")
-    head = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
-    declaration = yaml.safe_load(text)
-    declaration["files"] = [f for f in declaration["files"] if f["path"] not in {POLICIES_FILE, ACKS_FILE}]
-    declaration["files"] += result.files
-    path.write_text(head + yaml.safe_dump(declaration, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    _count_policy_dates(folder / "expected_populations.csv", result.date_values)
-    for name, rows in (("expected_exceptions.csv", result.expected), ("near_misses.csv", result.near_misses),
-                       ("expected_populations.csv", result.populations)):
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-        with (folder / name).open("a", encoding="utf-8", newline="") as handle:
-            handle.write(buffer.getvalue())
-
-
-def _count_policy_dates(path: Path, dates: int) -> None:
-    """dates_plausible tests every date of every export: its expected population gains the policy dates."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle))
-    for row in rows:
-        if row[:2] == ["IPE", "dates_plausible"]:
-            row[2] = str(int(row[2]) + dates)
-            row[3] = row[3].removesuffix(")") + ", policy approval and acknowledgement dates)"
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-    path.write_bytes(buffer.getvalue().encode("utf-8"))
+    """Declare the exports in evidence.yaml and append what they plant to the answer files."""
+    add_area(folder, result, dates_described="policy approval and acknowledgement dates")

@@ -14,21 +14,19 @@ expected_exceptions.csv's shape (control, rule, system, record key) and the popu
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from evidence_lib.period import Period, parse_period
+from evidence_lib.synth.area_folder import add_area, write_csv
 
 SEED = 32  # CC3.2
 RISK_REVIEW_DAYS = 365  # the catalog's defaults the sample is planted against
 HIGH_MIN_SCORE = 15
-SECURITY, PRIVACY = "security-risk-register", "privacy-risk-register"
+SECURITY, PRIVACY = "security", "privacy"  # the registers, as their files are named
 FILES = {SECURITY: "risk/security_risks.csv", PRIVACY: "risk/privacy_risks.csv"}
 REVIEW_FILES = {SECURITY: "risk/security_register_reviews.csv", PRIVACY: "risk/privacy_register_reviews.csv"}
 SERVICENOW_HEADER = ["Number", "Name", "State", "Owner", "Response", "Residual score", "Due date",
@@ -237,21 +235,21 @@ class _Plan:
                 rows = [[r.risk_id, r.title, r.status, *self._rating(r), r.owner, r.treatment, _day(r.due),
                          _when(r.completed_at), _when(r.last_reviewed_at), _day(r.extended_due),
                          r.extension_approver, _when(r.extension_approved_at)] for r in risks]
-                _csv(folder / path, GENERIC_HEADER, rows)
+                write_csv(folder / path, GENERIC_HEADER, rows)
                 fmt, source = "generic_risk_register_csv", "Risk register spreadsheet, exported as CSV"
             else:
                 rows = [[r.risk_id, r.title, SERVICENOW_STATES[r.status], r.owner,
                          (r.treatment or "").capitalize(), self._rating(r)[0], _day(r.due), _sn(r.completed_at),
                          _sn(r.last_reviewed_at), _day(r.extended_due), r.extension_approver,
                          _sn(r.extension_approved_at)] for r in risks]
-                _csv(folder / path, SERVICENOW_HEADER, rows)
+                write_csv(folder / path, SERVICENOW_HEADER, rows)
                 fmt, source = "servicenow_risk_csv", "ServiceNow GRC: Risk > All Risks list, exported as CSV"
             files.append({"path": path, "type": "risks", "system": register, "format": fmt, "source": source,
                           "extracted_by": "GRC team", "control_total": {"count": len(risks),
                                                                          "source": "register list view count"}})
         for register, path in REVIEW_FILES.items():
-            _csv(folder / path, ["reviewed_at", "reviewer", "approved_by", "notes"],
-                 [[_when(at), who, "", "annual risk assessment"] for at, who in self.reviews[register]])
+            write_csv(folder / path, ["reviewed_at", "reviewer", "approved_by", "notes"],
+                      [[_when(at), who, "", "annual risk assessment"] for at, who in self.reviews[register]])
             files.append({"path": path, "type": "risk_register_reviews", "system": register,
                           "format": "generic_risk_register_reviews_csv",
                           "source": "Risk committee minutes: register reviews", "extracted_by": "GRC team"})
@@ -271,43 +269,6 @@ def _sn(stamp) -> str:
     return "" if stamp is None else pd.Timestamp(stamp).tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _csv(path: Path, header: list[str], rows: list[list]) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([["" if v is None else v for v in row] for row in rows])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(buffer.getvalue().encode("utf-8"))
-
-
 def add_to_folder(folder: Path, result: RiskEvidence) -> None:
-    """Declare the risk exports in evidence.yaml (after the existing files) and append the planted
-    exceptions, near-misses and populations to the folder's expected_*.csv files."""
-    folder = Path(folder)
-    path = folder / "evidence.yaml"
-    text = path.read_text(encoding="utf-8")
-    head = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
-    declaration = yaml.safe_load(text)
-    ours = {f["path"] for f in result.files}
-    declaration["files"] = [f for f in declaration["files"] if f["path"] not in ours] + result.files
-    path.write_text(head + yaml.safe_dump(declaration, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    _count_risk_dates(folder / "expected_populations.csv", result.date_values)
-    for name, rows in (("expected_exceptions.csv", result.expected), ("near_misses.csv", result.near_misses),
-                       ("expected_populations.csv", result.populations)):
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-        with (folder / name).open("a", encoding="utf-8", newline="") as handle:
-            handle.write(buffer.getvalue())
-
-
-def _count_risk_dates(path: Path, dates: int) -> None:
-    """dates_plausible tests every date of every export: its expected population gains the risk dates."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle))
-    for row in rows:
-        if row[:2] == ["IPE", "dates_plausible"]:
-            row[2] = str(int(row[2]) + dates)
-            row[3] = row[3].removesuffix(")") + ", risk register and review dates)"
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-    path.write_bytes(buffer.getvalue().encode("utf-8"))
+    """Declare the exports in evidence.yaml and append what they plant to the answer files."""
+    add_area(folder, result, dates_described="risk register and review dates")

@@ -13,16 +13,14 @@ evidence.yaml entries, the planted exceptions and the near-misses in expected_ex
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from evidence_lib.period import Period, parse_period
+from evidence_lib.synth.area_folder import add_area, write_csv
 
 SEED = 92  # CC9.2
 CONTROL = "CC9.2"
@@ -240,11 +238,11 @@ class _Plan:
                 (CONTROL, "vendor_review_names_known_vendor", len(self.reviews), "vendor reviews in the export")]
 
     def write(self, folder: Path) -> list[dict]:
-        _csv(folder / VENDORS_FILE, VENDORS_HEADER, [
+        write_csv(folder / VENDORS_FILE, VENDORS_HEADER, [
             [v.vendor_id, v.name, _yes(v.critical), "critical" if v.critical else "medium", v.owner,
              _yes(v.customer_data), v.data_shared, v.status, _day(v.onboarded), _day(v.offboarded)]
             for v in self.vendors])
-        _csv(folder / REVIEWS_FILE, REVIEWS_HEADER, [
+        write_csv(folder / REVIEWS_FILE, REVIEWS_HEADER, [
             [r.review_id, r.vendor_id, r.vendor_name, KIND_LABELS[r.kind], _day(r.report_date),
              _when(r.reviewed_at), r.reviewer, r.outcome] for r in self.reviews])
         return [
@@ -272,43 +270,6 @@ def _when(stamp) -> str:
     return pd.Timestamp(stamp).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _csv(path: Path, header: list[str], rows: list[list]) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([["" if v is None else v for v in row] for row in rows])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(buffer.getvalue().encode("utf-8"))
-
-
 def add_to_folder(folder: Path, result: VendorEvidence) -> None:
-    """Declare the vendor exports in evidence.yaml (after the existing files) and append the planted
-    exceptions, near-misses and populations to the folder's expected_*.csv files."""
-    folder = Path(folder)
-    path = folder / "evidence.yaml"
-    text = path.read_text(encoding="utf-8")
-    head = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
-    declaration = yaml.safe_load(text)
-    declaration["files"] = [f for f in declaration["files"] if f["path"] not in {VENDORS_FILE, REVIEWS_FILE}]
-    declaration["files"] += result.files
-    path.write_text(head + yaml.safe_dump(declaration, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    _count_vendor_dates(folder / "expected_populations.csv", result.date_values)
-    for name, rows in (("expected_exceptions.csv", result.expected), ("near_misses.csv", result.near_misses),
-                       ("expected_populations.csv", result.populations)):
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-        with (folder / name).open("a", encoding="utf-8", newline="") as handle:
-            handle.write(buffer.getvalue())
-
-
-def _count_vendor_dates(path: Path, dates: int) -> None:
-    """dates_plausible tests every date of every export: its expected population gains the vendor dates."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle))
-    for row in rows:
-        if row[:2] == ["IPE", "dates_plausible"]:
-            row[2] = str(int(row[2]) + dates)
-            row[3] = row[3].removesuffix(")") + ", vendor onboarding, offboarding, report and review dates)"
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-    path.write_bytes(buffer.getvalue().encode("utf-8"))
+    """Declare the exports in evidence.yaml and append what they plant to the answer files."""
+    add_area(folder, result, dates_described="vendor onboarding, offboarding, report and review dates")

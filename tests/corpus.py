@@ -12,6 +12,7 @@ import io
 import json
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import yaml
 
@@ -106,3 +107,48 @@ def found_keys(validation, rule_id: str) -> set[tuple[str, str]]:
     keys = validation.exception_keys()
     keys = keys[keys["rule"] == rule_id]
     return set(zip(keys["system"], keys["record_key"]))
+
+
+def count_rows(path: Path) -> int:
+    """Rows of an export, counted independently of the loader (csv, openpyxl, json)."""
+    if path.suffix == ".json":
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(document, dict):  # records under the export's one list (AWS's BackupJobs, Drata's data)
+            (document,) = [value for value in document.values() if isinstance(value, list)]
+        return len(document)
+    if path.suffix == ".xlsx":
+        sheet = openpyxl.load_workbook(path, read_only=True)["Workers"]
+        return sum(1 for row in list(sheet.iter_rows(values_only=True))[2:] if any(row))
+    text = path.read_bytes().decode("utf-8-sig") if "billing" not in path.name else path.read_bytes().decode("latin-1")
+    return sum(1 for row in list(csv.reader(io.StringIO(text)))[1:] if any(cell.strip() for cell in row))
+
+
+class PlantedRecords:
+    """The records of a loaded company that an answer file's row (control, rule, system, record_key) may name:
+    found independently of the rules, from the exports' own keys."""
+
+    def __init__(self, evidence):
+        frame = evidence.frame
+        people = set(frame("hr_roster")["employee_id"])
+        accounts = set(map(tuple, frame("accounts")[["system", "account_id"]].values))
+        risks = set(map(tuple, frame("risks")[["system", "risk_id"]].values))
+        self._people, self._policies = people, set(frame("policies")["policy_id"])
+        self._by_system = {"CC3.2": risks}
+        self._default_system = accounts
+        self._by_control = {
+            "CC8.1": set(frame("change_tickets")["ticket_id"]) | set(frame("deployments")["deploy_id"]),
+            "CC7.1": set(frame("vulnerability_findings")["finding_id"]) | set(frame("assets")["asset"]),
+            "CC6.8": set(frame("devices")["device_id"]) | people,  # coverage exceptions name the employee
+            "CC9.2": set(frame("vendors")["vendor_id"]) | set(frame("vendor_reviews")["review_id"]),
+            "CC3.4": {system for system, _ in risks} | set(frame("risk_register_reviews")["system"]),
+            "A1.2": set(frame("backup_resources")["resource_arn"]),
+            "A1.3": set(frame("restore_tests")["restore_id"]),
+        }
+
+    def __contains__(self, row) -> bool:
+        if row.system:
+            return (row.system, row.record_key) in self._by_system.get(row.control, self._default_system)
+        if row.control == "CC1.1":  # a person's acknowledgement of a policy (person:policy), or a policy
+            person, _, policy = row.record_key.rpartition(":")
+            return policy in self._policies and (not person or person in self._people)
+        return row.record_key in self._by_control.get(row.control, self._people)

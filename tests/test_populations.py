@@ -68,7 +68,10 @@ def test_every_catalog_rule_and_only_those_has_an_expected_population(sample):
     expected = _expected(sample)
     assert list(expected.columns) == POPULATION_COLUMNS
     assert sorted(zip(expected["control"], expected["rule"])) == sorted(RULES)
-    assert (expected["population"] > 0).all() and (expected["basis"].str.len() > 0).all()
+    # a rule is tested on records, or scoped out of the company's audit and says why
+    scoped_out = expected["basis"].str.startswith("out of scope: ")
+    assert (expected["population"] > 0).where(~scoped_out, expected["population"] == 0).all()
+    assert (expected["basis"].str.len() > 0).all()
 
 
 @pytest.mark.parametrize("sample", SAMPLES)

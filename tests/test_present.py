@@ -16,6 +16,7 @@ from evidence_lib.present import ControlArea
 from evidence_lib.project import NOTEBOOKS_DIR
 from evidence_lib.run import INVENTORY_NOTEBOOK
 from tests.conftest import PERIOD, SAMPLE
+from tests.corpus import count_rows, declaration
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 
@@ -132,4 +133,6 @@ def test_plain_papermill_from_the_project_folder_runs_a_notebook_with_its_defaul
                               text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
     checked = next(c for c in nbformat.read(executed, 4).cells if is_checked(c))
-    assert checked.outputs[0]["text"].startswith("20 file(s), 2663 row(s) kept, 0 file(s) with problems")
+    files = declaration(SAMPLE)["files"]
+    rows = sum(count_rows(SAMPLE / f["path"]) for f in files)
+    assert checked.outputs[0]["text"].startswith(f"{len(files)} file(s), {rows} row(s) kept, 0 file(s) with problems")

@@ -40,6 +40,7 @@ from evidence_lib.sources.limits import check_json_depth, check_xlsx, read_regul
 from evidence_lib.sources.mapping import FieldRule, Mapping, builtin_mappings, load_mapping
 from evidence_lib.sources.readers import DELIMITERS, ReadOptions, find_header_row, normalise_header
 from evidence_lib.sources.responses_file import RESPONSES
+from evidence_lib.sources.schemas import SCHEMAS, EvidenceType
 
 PROPOSED = DECLARATION + ".proposed"
 MAX_SCAN = 30  # rows looked at for a header
@@ -360,6 +361,9 @@ def _placement(relative: str, fits: list, headers: list[Header]) -> FilePlacemen
     system, guessed = (None, False)
     if match.evidence_type == "accounts":
         system, guessed = guess_system(fmt.mapping.name, relative)
+    elif ("system" in SCHEMAS[EvidenceType(match.evidence_type)].declared
+          and not any(rule.target == "system" for rule in fmt.mapping.rules)):  # the file cannot say which register
+        system, guessed = guess_register(match.evidence_type, relative)
     return FilePlacement(path=relative, evidence_type=match.evidence_type, format=match.format, system=system,
                          header_row=header.row, sheet=header.sheet, score=match.score, matched=match.matched,
                          missing=match.absent, system_guessed=guessed, overrides=overrides, note="; ".join(notes))
@@ -416,6 +420,15 @@ def guess_system(mapping_name: str, relative: str) -> tuple[str, bool]:
         environment = next((_ENVIRONMENTS[w] for w in words if w in _ENVIRONMENTS), None)
         return vendor + (f"-{environment}" if environment else ""), vendor not in words
     named = [w for w in words if w not in _EXPORT_WORDS]
+    return ("-".join(named), False) if named else (Path(relative).stem.casefold(), True)
+
+
+def guess_register(evidence_type: str, relative: str) -> tuple[str, bool]:
+    """Which of several registers (a risk register, …) a file is, from the words of its name that are neither the
+    evidence type's own (risk, register, reviews) nor an export's; a guess when no word is left."""
+    words = [w for w in re.split(r"[^a-z0-9]+", Path(relative).stem.casefold()) if w and not w.isdigit()]
+    own = {form for word in evidence_type.split("_") for form in (word, word.removesuffix("s"), word + "s")}
+    named = [w for w in words if w not in own and w not in _EXPORT_WORDS]
     return ("-".join(named), False) if named else (Path(relative).stem.casefold(), True)
 
 

@@ -12,13 +12,13 @@ import click
 
 from evidence_lib.errors import EvidenceError
 from evidence_lib.period import parse_period
+from evidence_lib.synth.areas import add_control_areas
 from evidence_lib.synth.company import build_company
 from evidence_lib.synth.second import SEED as SECOND_SEED
 from evidence_lib.synth.second import build_second_company
 from evidence_lib.synth.window import build_window, period_range, write_window
 from evidence_lib.synth.writers import write_company
 from evidence_lib.synth.writers_second import write_second_company
-from evidence_lib.synth_devices import add_to_folder, device_evidence
 
 FIRST_SEED = 7
 
@@ -64,9 +64,8 @@ def main(people: int, out: Path, period: str, seed: int | None, vendors: str, pe
         write_second_company(second, out)
     else:
         write_company(company, out)
-    # The endpoint (MDM) exports come from their own seeded generator, read off the roster just written:
-    # the other exports stay exactly what they were before devices existed.
-    add_to_folder(out, device_evidence(out, company.period))
+    # Availability is in the first company's audit scope; the second scopes A1.2 and A1.3 out.
+    add_control_areas(out, company.period, availability_in_scope=vendors == "first")
     click.echo(f"wrote {len(company.people)} people, {len(company.accounts)} accounts, {len(company.tickets)} "
                f"tickets, {len(company.deployments)} deployments and {len(company.expected)} planted exceptions "
                f"to {out} in {time.perf_counter() - started:.1f}s", err=False)
