@@ -31,10 +31,9 @@ from evidence_lib.sources.schemas import SCHEMAS
 INTEGRITY = "IPE"  # the auditor's name for it: information produced by the entity
 # Dates that name a plan rather than an event: a hire date for someone who starts next month,
 # a termination date for someone serving notice. They may lie up to a year past the export.
-PLANNED_DATES = {"hire_date", "termination_date"}
+# A risk treatment's due date, and an extension's new one, name a plan too (CC3.2).
+PLANNED_DATES = {"hire_date", "termination_date", "due_date", "extended_due_date"}
 PLANNED_HORIZON = pd.Timedelta(days=366)
-# A risk treatment's due date (and an extension's new one) names a plan too (CC3.2).
-PLANNED_DATES |= {"due_date", "extended_due_date"}
 ROW_AFFECTS = "row"
 NO_AFFECTS = "none"
 
