@@ -76,6 +76,9 @@ def with_stand_ins(monkeypatch, tmp_path):
     def install(**code) -> Path:
         notebooks = stand_in_notebooks(tmp_path / "notebooks", **code)
         monkeypatch.setitem(run_period.__kwdefaults__, "notebooks_dir", notebooks)
+        # The stand-ins never open a ControlArea: the run's shared validation (GX, every export loaded and
+        # validated, in a worker: seconds) would be prepared for nobody. test_shared_validation tests it.
+        monkeypatch.setattr("evidence_lib.run._sharing_validation", lambda tasks, run_plan, shared_dir: tasks)
         return notebooks
     return install
 

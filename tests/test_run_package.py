@@ -10,7 +10,6 @@ import shutil
 import subprocess
 from datetime import UTC, datetime
 
-import nbformat
 import pandas as pd
 import pytest
 import yaml
@@ -135,6 +134,7 @@ def test_the_preparer_option_reaches_the_manifest_and_a_blank_one_is_refused(run
     from tests.test_redteam_run import stand_in_notebooks  # notebooks that finish in a second
 
     monkeypatch.setitem(run_period.__kwdefaults__, "notebooks_dir", stand_in_notebooks(tmp_path / "notebooks"))
+    monkeypatch.setattr("evidence_lib.run._sharing_validation", lambda tasks, run_plan, shared_dir: tasks)  # unread
     out = tmp_path / "out"
     blank = run_cli("run", "--period", PERIOD, "--evidence-dir", SAMPLE, "--out", out, "--only", "CC1.4",
                     "--preparer", " ")
@@ -211,8 +211,10 @@ def test_verify_refuses_a_folder_that_is_not_a_package(tmp_path):
     assert checked.returncode == 2 and "manifest.json not found" in checked.stderr
 
 
-def test_second_run_of_the_period_gets_a_new_id_and_leaves_the_first_untouched(sample_run):
-    _, first = sample_run
+def test_second_run_of_the_period_gets_a_new_id_and_leaves_the_first_untouched(sample_run, tmp_path):
+    # the shared package, copied into an out folder of this test's own (other workers read the shared one)
+    first = tmp_path / "out" / PERIOD / sample_run[1].name
+    shutil.copytree(sample_run[1], first)
     before = hash_tree(first)
     out = first.parent.parent
     finished = evidence(
@@ -283,24 +285,24 @@ def test_hostile_evidence_is_inert_in_html_and_csv(sample_copy, tmp_path):
     assert not any(value.startswith(("=", "+", "-", "@")) for value in table.to_numpy().ravel())
 
 
-def test_a_notebook_that_raises_yields_exit_2_an_error_row_and_html_showing_the_error(tmp_path):
-    notebooks = tmp_path / "notebooks"
-    shutil.copytree(NOTEBOOKS_DIR, notebooks)
-    path = notebooks / "30_change_management.ipynb"
-    notebook = nbformat.read(path, as_version=4)
-    notebook.cells.insert(5, nbformat.v4.new_code_cell('raise RuntimeError("planted failure in the middle")'))
-    nbformat.write(notebook, path)
-    result = run_period(PERIOD, evidence_dir=SAMPLE, out=tmp_path / "out", only=("CC8.1",), notebooks_dir=notebooks,
+def test_a_notebook_that_raises_yields_exit_2_an_error_row_and_html_showing_the_error(tmp_path, monkeypatch):
+    # What the run does with a notebook that raises does not depend on the notebook: the stand-in 40_people
+    # (CC1.4) raises half-way through its cell, and the run must still render it, name it and exit 2.
+    from tests.test_redteam_run import stand_in_notebooks
+
+    notebooks = stand_in_notebooks(tmp_path / "notebooks", before='raise RuntimeError("planted failure in the middle")')
+    monkeypatch.setattr("evidence_lib.run._sharing_validation", lambda tasks, run_plan, shared_dir: tasks)
+    result = run_period(PERIOD, evidence_dir=SAMPLE, out=tmp_path / "out", only=("CC1.4",), notebooks_dir=notebooks,
                         progress=False)
     assert result.exit_code == 2
-    folder = result.run_dir / "30_change_management"
+    folder = result.run_dir / "40_people"
     assert (folder / "executed.ipynb").is_file() and not (folder / "results.json").exists()
     assert "planted failure in the middle" in (folder / "report.html").read_text()
     index = (result.run_dir / "index.html").read_text()
-    row = index.split("<td>CC8.1</td>", 1)[1].split("</tr>", 1)[0]
+    row = index.split("<td>CC1.4</td>", 1)[1].split("</tr>", 1)[0]
     assert '<span class="status error">error</span>' in row and "planted failure in the middle" in row
     manifest = json.loads((result.run_dir / MANIFEST).read_text())
-    assert manifest["exit_code"] == 2 and set(manifest["outputs"]) >= {"30_change_management/report.html"}
+    assert manifest["exit_code"] == 2 and set(manifest["outputs"]) >= {"40_people/report.html"}
 
 
 def test_formula_cells_are_neutralised_and_other_values_kept():
