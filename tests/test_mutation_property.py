@@ -175,7 +175,9 @@ def test_every_planted_exception_has_rows_to_perturb():
 
 @settings(max_examples=24, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(target=st.sampled_from(targets()), how=st.sampled_from(sorted(PERTURBATIONS)))
+# deferred: the targets (the whole sample loaded) are found when the test runs, not when every xdist
+# worker collects this file
+@given(target=st.deferred(lambda: st.sampled_from(targets())), how=st.sampled_from(sorted(PERTURBATIONS)))
 def test_a_perturbed_field_never_makes_a_planted_exception_pass_silently(tmp_path_factory, target, how):
     folder = tmp_path_factory.mktemp("mutant") / "evidence"
     shutil.copytree(SAMPLE, folder)
