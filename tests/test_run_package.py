@@ -31,14 +31,18 @@ from tests.conftest import PERIOD, SAMPLE, evidence
 
 
 def results_exceptions(run_dir):
-    """(control, rule, system, record_key) of every exception in every results.json of the package."""
+    """(control, rule, system, record_key) of every exception in every results.json of the package, the record key
+    made as expected_exceptions.csv writes it: the rule's view's key columns (the catalog's), joined with ':'."""
+    catalog = load_catalog()
+    views = {rule.rule_id: catalog.views[rule.view].key for rule in catalog.rules}
     found = set()
     for path in run_dir.glob("*/results.json"):
         for control in json.loads(path.read_text())["controls"]:
             for rule in control["rules"]:
+                named = [column for column in views[rule["rule"]] if column != "system"]
                 for row in rule["exceptions"]:
-                    key = row["account_id"] if "account_id" in row else next(iter(row.values()))
-                    found.add((control["control"], rule["rule"], row.get("system") or "", str(key)))
+                    key = ":".join(str(row[column]) for column in named)
+                    found.add((control["control"], rule["rule"], row.get("system") or "", key))
     return found
 
 
