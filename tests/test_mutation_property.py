@@ -56,13 +56,25 @@ def _matches(values, key: str):
 REFERENCES = {("change_tickets", "deployments"): "ticket_ref"}
 
 
+# A view's key column that the evidence holds under another name: a risk register is the `system` its export is
+# declared as.
+KEY_COLUMNS = {"register": "system"}
+
+
 def _rows_holding(planted, view, evidence_type: str, frame):
     """The mask of a frame's rows that hold a planted exception's record, by the catalog's view key
-    (its `system` from the planted row, its last column the record key); None: this frame cannot."""
-    *scope, key = view.key
-    if key in frame:
-        hit = _matches(frame[key], planted.record_key)
-        if "system" in scope:
+    (its `system` from the planted row, the record key's parts joined with ':' in the key's order:
+    a frame holding some of the key's columns holds the rows of those parts); None: this frame cannot."""
+    named = [column for column in view.key if column != "system"]
+    parts = dict(zip(named, planted.record_key.split(":", len(named) - 1), strict=True))
+    hit = None
+    for column, value in parts.items():
+        column = column if column in frame else KEY_COLUMNS.get(column, column)
+        if column in frame:
+            match = _matches(frame[column], value)
+            hit = match if hit is None else hit & match
+    if hit is not None:
+        if "system" in view.key and "system" in frame:
             hit &= frame["system"].astype("str") == planted.system
         return hit
     column = REFERENCES.get((view.records, evidence_type))
@@ -113,7 +125,9 @@ def _perturb(folder, target: Target, perturb) -> str:
         cells[index] = new = perturb(cells[index])
         write_csv(path, header, rows, encoding)
     elif path.suffix == ".json":
-        records = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(path.read_text(encoding="utf-8"))
+        # the records, or the export's one list of them under a key (AWS's BackupJobs, Drata's data)
+        records = document if isinstance(document, list) else next(v for v in document.values() if isinstance(v, list))
         record = records[target.row - 1]
         *parents, leaf = target.column.split(".")
         for part in parents:
@@ -121,7 +135,7 @@ def _perturb(folder, target: Target, perturb) -> str:
                 record[part] = {}
             record = record[part]
         record[leaf] = new = perturb("" if record.get(leaf) is None else str(record.get(leaf)))
-        path.write_text(json.dumps(records), encoding="utf-8")
+        path.write_text(json.dumps(document), encoding="utf-8")
     else:
         book = openpyxl.load_workbook(path)
         sheet = book["Workers"]
