@@ -152,3 +152,30 @@ class PlantedRecords:
             person, _, policy = row.record_key.rpartition(":")
             return policy in self._policies and (not person or person in self._people)
         return row.record_key in self._by_control.get(row.control, self._people)
+
+
+def write_generated_company(folder: Path, period, vendors: str = "first") -> None:
+    """A company of 150 people (the fewest the generator plants its own exceptions among) from the first vendor
+    set's generator (Workday, Okta, …) or the second's (BambooHR, people keyed by e-mail)."""
+    from evidence_lib.synth.company import build_company
+    from evidence_lib.synth.second import build_second_company
+    from evidence_lib.synth.writers import write_company
+    from evidence_lib.synth.writers_second import write_second_company
+
+    if vendors == "first":
+        write_company(build_company(150, period, seed=7), folder)
+    else:
+        write_second_company(build_second_company(150, period), folder)
+
+
+def company_with_area(folder: Path, period, make_evidence, add_to_folder, controls: tuple[str, ...],
+                      vendors: str = "first"):
+    """A generated company with one later control area's exports added by its generator, validated in-process on
+    `controls` only: (what the generator planted, the validation)."""
+    from evidence_lib.sources.folder import load_folder
+    from evidence_lib.validate import validate
+
+    write_generated_company(folder, period, vendors)
+    planted = make_evidence(folder, period)
+    add_to_folder(folder, planted)
+    return planted, validate(load_folder(folder), period, controls=controls)

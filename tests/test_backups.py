@@ -21,6 +21,7 @@ from evidence_lib.project import EXPECTATIONS_DIR
 from evidence_lib.results import ERROR, EXCEPTIONS, OUT_OF_SCOPE, PASS
 from evidence_lib.sources.load import load_file
 from evidence_lib.sources.mapping import builtin_mappings, load_mapping
+from tests.corpus import write_generated_company
 
 FIXTURES = Path(__file__).parent / "fixtures" / "backups"
 PERIOD = parse_period("2026-Q3")
@@ -229,13 +230,10 @@ def _found(results) -> set[tuple[str, str, str, str]]:
 
 @pytest.fixture(scope="module")
 def company(tmp_path_factory):
-    from evidence_lib.synth.company import build_company
-    from evidence_lib.synth.writers import write_company
     from evidence_lib.synth_backups import add_to_folder, backup_evidence
 
     folder = tmp_path_factory.mktemp("northwind")
-    # 150 people: the company generator refuses fewer than it needs to plant its own exceptions.
-    write_company(build_company(150, PERIOD, seed=7), folder)
+    write_generated_company(folder, PERIOD)
     planted = backup_evidence(folder, PERIOD)
     add_to_folder(folder, planted)
     return (folder, planted, *_validated(folder))
@@ -278,11 +276,9 @@ def test_the_exports_are_deterministic(company, tmp_path):
 
 
 def test_the_second_vendor_set_finds_exactly_its_planted_exceptions(tmp_path):
-    from evidence_lib.synth.second import build_second_company
-    from evidence_lib.synth.writers_second import write_second_company
     from evidence_lib.synth_backups import add_to_folder, backup_evidence
 
-    write_second_company(build_second_company(150, PERIOD), tmp_path)
+    write_generated_company(tmp_path, PERIOD, "second")
     planted = backup_evidence(tmp_path, PERIOD)
     add_to_folder(tmp_path, planted)
     _, results = _validated(tmp_path)
@@ -292,11 +288,9 @@ def test_the_second_vendor_set_finds_exactly_its_planted_exceptions(tmp_path):
 
 
 def test_a_company_without_availability_reads_out_of_scope_with_who_and_why(tmp_path):
-    from evidence_lib.synth.company import build_company
-    from evidence_lib.synth.writers import write_company
     from evidence_lib.synth_backups import FILES, add_to_folder, backup_evidence
 
-    write_company(build_company(150, PERIOD, seed=7), tmp_path)
+    write_generated_company(tmp_path, PERIOD)
     before = (tmp_path / "expected_exceptions.csv").read_bytes()
     decided = backup_evidence(tmp_path, PERIOD, availability_in_scope=False)
     add_to_folder(tmp_path, decided)

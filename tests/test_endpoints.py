@@ -18,6 +18,7 @@ from evidence_lib.period import parse_period
 from evidence_lib.project import EXPECTATIONS_DIR
 from evidence_lib.sources.load import load_file
 from evidence_lib.sources.mapping import builtin_mappings, load_mapping
+from tests.corpus import company_with_area
 
 FIXTURES = Path(__file__).parent / "fixtures" / "devices"
 PERIOD = parse_period("2026-Q3")
@@ -168,18 +169,10 @@ def test_the_devices_suites_open_in_plain_gx_and_name_cc68():
 
 @pytest.fixture(scope="module")
 def company(tmp_path_factory):
-    from evidence_lib.sources.folder import load_folder
-    from evidence_lib.synth.company import build_company
-    from evidence_lib.synth.writers import write_company
     from evidence_lib.synth_devices import add_to_folder, device_evidence
-    from evidence_lib.validate import validate
 
     folder = tmp_path_factory.mktemp("company")
-    # 150 people: the company generator refuses fewer than it needs to plant its own exceptions.
-    write_company(build_company(150, PERIOD, seed=7), folder)
-    planted = device_evidence(folder, PERIOD)
-    add_to_folder(folder, planted)
-    validation = validate(load_folder(folder), PERIOD, controls=("CC6.8",))
+    planted, validation = company_with_area(folder, PERIOD, device_evidence, add_to_folder, ("CC6.8",))
     return folder, planted, {r.rule.rule_id: r for c in validation.controls for r in c.rules}
 
 

@@ -18,6 +18,7 @@ from evidence_lib.policy_views import policy_acknowledgement_view, policy_view
 from evidence_lib.project import EXPECTATIONS_DIR
 from evidence_lib.sources.load import load_file
 from evidence_lib.sources.mapping import builtin_mappings, load_mapping
+from tests.corpus import company_with_area
 
 FIXTURES = Path(__file__).parent / "fixtures" / "policies"
 PERIOD = parse_period("2026-Q3")
@@ -161,18 +162,10 @@ def test_the_policy_suites_open_in_plain_gx_and_name_cc11():
 
 @pytest.fixture(scope="module")
 def company(tmp_path_factory):
-    from evidence_lib.sources.folder import load_folder
-    from evidence_lib.synth.company import build_company
-    from evidence_lib.synth.writers import write_company
     from evidence_lib.synth_policies import add_to_folder, policy_evidence
-    from evidence_lib.validate import validate
 
     folder = tmp_path_factory.mktemp("company")
-    # 150 people: the company generator refuses fewer than it needs to plant its own exceptions.
-    write_company(build_company(150, PERIOD, seed=7), folder)
-    planted = policy_evidence(folder, PERIOD)
-    add_to_folder(folder, planted)
-    validation = validate(load_folder(folder), PERIOD, controls=("CC1.1",))
+    planted, validation = company_with_area(folder, PERIOD, policy_evidence, add_to_folder, ("CC1.1",))
     return folder, planted, {r.rule.rule_id: r for c in validation.controls for r in c.rules}
 
 

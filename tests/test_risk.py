@@ -20,6 +20,7 @@ from evidence_lib.project import EXPECTATIONS_DIR
 from evidence_lib.risk_views import register_review_view, risk_view
 from evidence_lib.sources.load import load_file
 from evidence_lib.sources.mapping import builtin_mappings, load_mapping
+from tests.corpus import company_with_area
 
 FIXTURES = Path(__file__).parent / "fixtures" / "risk"
 PERIOD = parse_period("2026-Q3")
@@ -156,23 +157,9 @@ def test_the_risk_suites_open_in_plain_gx_and_name_their_controls():
 # -- generated companies of both vendor sets ---------------------------------------------------------------
 
 def _generate(folder: Path, vendors: str):
-    from evidence_lib.sources.folder import load_folder
     from evidence_lib.synth_risk import add_to_folder, risk_evidence
-    from evidence_lib.validate import validate
 
-    if vendors == "first":
-        from evidence_lib.synth.company import build_company
-        from evidence_lib.synth.writers import write_company
-
-        write_company(build_company(150, PERIOD, seed=7), folder)
-    else:
-        from evidence_lib.synth.second import build_second_company
-        from evidence_lib.synth.writers_second import write_second_company
-
-        write_second_company(build_second_company(150, PERIOD), folder)
-    planted = risk_evidence(folder, PERIOD)
-    add_to_folder(folder, planted)
-    validation = validate(load_folder(folder), PERIOD, controls=CONTROLS)
+    planted, validation = company_with_area(folder, PERIOD, risk_evidence, add_to_folder, CONTROLS, vendors)
     return folder, planted, validation
 
 

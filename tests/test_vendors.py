@@ -20,6 +20,7 @@ from evidence_lib.results import PASS
 from evidence_lib.sources.load import load_file
 from evidence_lib.sources.mapping import builtin_mappings, load_mapping
 from evidence_lib.vendor_views import months_before, review_cutoff, vendor_review_view, vendor_view
+from tests.corpus import company_with_area
 
 FIXTURES = Path(__file__).parent / "fixtures" / "vendors"
 PERIOD = parse_period("2026-Q3")
@@ -179,18 +180,10 @@ def test_the_vendor_suites_open_in_plain_gx_and_name_cc92():
 
 @pytest.fixture(scope="module")
 def company(tmp_path_factory):
-    from evidence_lib.sources.folder import load_folder
-    from evidence_lib.synth.company import build_company
-    from evidence_lib.synth.writers import write_company
     from evidence_lib.synth_vendors import add_to_folder, vendor_evidence
-    from evidence_lib.validate import validate
 
     folder = tmp_path_factory.mktemp("company")
-    # 150 people: the company generator refuses fewer than it needs to plant its own exceptions.
-    write_company(build_company(150, PERIOD, seed=7), folder)
-    planted = vendor_evidence(folder, PERIOD)
-    add_to_folder(folder, planted)
-    validation = validate(load_folder(folder), PERIOD, controls=("CC9.2",))
+    planted, validation = company_with_area(folder, PERIOD, vendor_evidence, add_to_folder, ("CC9.2",))
     return folder, planted, validation
 
 
