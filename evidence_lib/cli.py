@@ -33,6 +33,9 @@ class _Evidence(click.Group):
 
     def invoke(self, ctx: click.Context):
         previous = _on_sigterm(_raise_terminated)
+        # Ctrl-C is always KeyboardInterrupt here, even when the parent started this process with SIGINT ignored
+        # (a process inherits that, and Python then leaves it ignored): a run must stop and publish nothing.
+        previous_sigint = _on_signal(signal.SIGINT, signal.default_int_handler)
         try:
             return super().invoke(ctx)
         except EvidenceError as exc:
@@ -49,6 +52,7 @@ class _Evidence(click.Group):
             _internal_error(exc)
         finally:
             _on_sigterm(previous)
+            _on_signal(signal.SIGINT, previous_sigint)
 
 
 def _raise_terminated(signum, frame) -> None:
@@ -57,9 +61,14 @@ def _raise_terminated(signum, frame) -> None:
 
 def _on_sigterm(handler):
     """Install a SIGTERM handler (main thread only: CliRunner may call from another); the old one back."""
+    return _on_signal(signal.SIGTERM, handler)
+
+
+def _on_signal(signum: int, handler):
+    """Install a handler for a signal (main thread only); returns the one it replaced, None if it installed none."""
     if handler is None or threading.current_thread() is not threading.main_thread():
         return None
-    return signal.signal(signal.SIGTERM, handler)
+    return signal.signal(signum, handler)
 
 
 def _internal_error(exc: Exception) -> None:

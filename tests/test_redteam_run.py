@@ -350,10 +350,12 @@ def test_the_manifest_lists_every_file_read_with_custom_mappings_and_verify_sees
 
 # -- 3d: workers die with the run --------------------------------------------------------------------
 
-def _start_run(out: Path) -> subprocess.Popen:
+def _start_run(out: Path, *options: str, sigint_ignored: bool = False) -> subprocess.Popen:
+    # A parent may start the run with SIGINT ignored (a background job of a script): the run inherits that.
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
     return subprocess.Popen([sys.executable, "-m", "evidence_lib.cli", "run", "--period", PERIOD, "--evidence-dir",
-                             str(SAMPLE), "--out", str(out), "--jobs", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             str(SAMPLE), "--out", str(out), "--jobs", "2", *options],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ignore)
 
 
 def _family_once_kernels_run(run: subprocess.Popen, timeout: float = 120) -> list[psutil.Process]:
@@ -419,6 +421,16 @@ def test_an_interrupted_run_stops_its_workers_and_publishes_nothing(tmp_path, si
     assert "nothing was published" in stderr
     # stopped by the run itself, not later by their own watch on the run (which polls every 0.5 s)
     assert not _survivors(family, grace=0.3)
+    assert list((out / PERIOD).iterdir()) == []
+
+
+def test_an_interrupt_stops_a_run_started_with_sigint_ignored(tmp_path):
+    out = tmp_path / "out"
+    run = _start_run(out, "--only", "CC1.4", sigint_ignored=True)
+    _family_once_kernels_run(run)
+    run.send_signal(signal.SIGINT)
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 130 and "nothing was published" in stderr, stderr
     assert list((out / PERIOD).iterdir()) == []
 
 
