@@ -8,8 +8,10 @@ read "0 people hired in the period", not "pass".
 
 from __future__ import annotations
 
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 
 import numpy as np
@@ -18,7 +20,7 @@ import pandas as pd
 from evidence_lib.controls import Catalog, Rule
 from evidence_lib.results import ERROR, EXCEPTIONS, PASS, RuleResult
 from evidence_lib.views import TRACE_COLUMNS
-from evidence_lib.walk import rule_steps
+from evidence_lib.walk import condition_mask, rule_steps
 
 STRING_CONDITION_DEPRECATION = (
     r"(Passing a string to the row_condition parameter|The condition_parser parameter) is deprecated"
@@ -62,8 +64,39 @@ class SuiteRunner:
             # labels are turned back into the view's keys by the caller.
             result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False},
         )
-        return validator.validate_expectation_suite(
-            suite, expectation_parameters={k: v for k, v in params.items() if not isinstance(v, str)})
+        with _configurations_kept():
+            return validator.validate_expectation_suite(
+                suite, expectation_parameters={k: v for k, v in params.items() if not isinstance(v, str)})
+
+
+_KEEPING = threading.Lock()
+
+
+@contextmanager
+def _configurations_kept() -> Iterator[None]:
+    """GX 1.x rebuilds an expectation's configuration (a pydantic dict() and a new
+    ExpectationConfiguration) each time its `configuration` property is read — once per
+    argument name while it plans the metrics, about seventy times per expectation, half the
+    time of a validation. While one suite is validated, each expectation object keeps the first
+    configuration built from it: GX reads those as values and changes only deep copies of them
+    (tests/test_judge_gx.py shows the verdicts, rows and populations identical either way)."""
+    from great_expectations.expectations.expectation import Expectation
+
+    built = Expectation.configuration
+    kept: dict[int, tuple[object, object]] = {}
+
+    def configuration(expectation):
+        found = kept.get(id(expectation))
+        if found is None or found[0] is not expectation:
+            found = kept[id(expectation)] = (expectation, built.fget(expectation))
+        return found[1]
+
+    with _KEEPING:  # the property is the class's: one suite at a time keeps configurations
+        Expectation.configuration = property(configuration, doc=built.__doc__)
+        try:
+            yield
+        finally:
+            Expectation.configuration = built
 
 
 @cache
@@ -85,7 +118,7 @@ def judge_view(view: str, frame: pd.DataFrame, rules: list[Rule], catalog: Catal
     wanted = {r.rule_id for r in rules}
     spec = catalog.suite_json(view)
     spec["expectations"] = [e for e in spec["expectations"] if e["meta"]["rule_id"] in wanted]
-    masks = {c: _mask(frame, c) for c in {e["kwargs"].get("row_condition") for e in spec["expectations"]} if c}
+    masks = {c: condition_mask(frame, c) for c in {e["kwargs"].get("row_condition") for e in spec["expectations"]} if c}
     outside = {rule_id: mask.reset_index(drop=True) for rule_id, mask in (excluded or {}).items() if mask is not None}
     covered = {rule_id: _covered(frame, spec, rule_id, masks, outside.get(rule_id)) for rule_id in wanted}
     populations = {rule_id: int(mask.sum()) for rule_id, mask in covered.items()}
@@ -321,11 +354,6 @@ def _codes(values: pd.Series) -> pd.Series:
     """Each value's code (equal values, equal codes); a missing value stays missing."""
     codes, _ = pd.factorize(values, use_na_sentinel=True)
     return pd.Series(np.where(codes < 0, np.nan, codes.astype("float64")), index=values.index)
-
-
-def _mask(frame: pd.DataFrame, condition: str) -> pd.Series:
-    """The rows a pandas row condition selects, evaluated as GX's pandas engine does (query)."""
-    return frame.eval(condition).astype(bool)
 
 
 def _conditions(spec: dict, rule_id: str) -> set[str | None]:

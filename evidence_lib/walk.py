@@ -75,7 +75,7 @@ def rule_steps(frame: pd.DataFrame, conditions: set[str | None], masks: dict[str
         else:
             for clause in clauses:
                 if clause not in clause_masks:
-                    clause_masks[clause] = frame.eval(clause).astype(bool)
+                    clause_masks[clause] = condition_mask(frame, clause)
                 mask = clause_masks[clause]
                 _step(steps, covered, mask, _described(clause, True), _described(clause, False))
                 covered &= mask
@@ -84,6 +84,14 @@ def rule_steps(frame: pd.DataFrame, conditions: set[str | None], masks: dict[str
         covered &= ~outside
     steps.append(WalkStep("tested", int(covered.sum())))
     return steps
+
+
+def condition_mask(frame: pd.DataFrame, condition: str) -> pd.Series:
+    """The rows a pandas row condition selects, evaluated as GX's pandas engine does (query).
+    Only the columns whose names occur in the condition are handed to pandas: eval makes a
+    Series of every column it is given, which on a wide view costs more than the condition."""
+    named = [c for c in frame.columns if isinstance(c, str) and c in condition]
+    return frame[named].eval(condition).astype(bool)
 
 
 def _step(steps: list[WalkStep], covered: pd.Series, mask: pd.Series, kept: str, gone: str) -> None:

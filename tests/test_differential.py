@@ -264,7 +264,7 @@ def test_generated_changes_fail_the_same_records_under_plain_gx(plain, example):
 
 @pytest.mark.xfail(strict=True, raises=ValueError, reason=(
     "a row condition on a nullable flag holding <NA>: plain GX (DataFrame.query) leaves the row out "
-    "of the condition and answers; the fast path (evidence_lib.judge._mask) casts the condition's "
+    "of the condition and answers; the fast path (evidence_lib.walk.condition_mask) casts the condition's "
     "result with .astype(bool) and raises 'cannot convert float NaN to bool'. Not reachable from validate(): "
     "views._flag makes every flag plain bool. Decide whether unknown means outside (GX) or an error."))
 def test_a_condition_on_an_unknown_flag_is_judged_as_plain_gx_judges_it(plain):
