@@ -181,13 +181,16 @@ def _evidence_types() -> dict[str, tuple[str, ...]]:
 
 
 def _evidence_links(results: dict, types: tuple[str, ...], resources: dict[str, dict]) -> list[dict]:
-    """The files of the rule's evidence types its notebook read, as links to their resources."""
+    """The files of the rule's evidence types its notebook read, as links to their resources. The resource
+    carries the file's SHA-256; a link repeats it only where the notebook read other bytes than the run hashed
+    (a finished run has none: it stops on such a file)."""
     links = []
     for row in results.get("inventory") or []:
         resource = resources.get(f"evidence/{row.get('file')}")
         if resource is not None and row.get("type") in types and row.get("sha256"):
-            links.append({"href": f"#{resource['uuid']}",
-                          "description": f"{row['file']} ({row['type']}, sha256 {row['sha256']})"})
+            hashed = resource["rlinks"][0]["hashes"][0]["value"]
+            read = "" if row["sha256"] == hashed else f", read with sha256 {row['sha256']}"
+            links.append({"href": f"#{resource['uuid']}", "description": f"{row['file']} ({row['type']}{read})"})
     return links
 
 

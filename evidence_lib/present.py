@@ -6,7 +6,9 @@ escapes table cells; headings are built with html.escape), because evidence is u
 
 from __future__ import annotations
 
+import base64
 import html
+import re
 
 import pandas as pd
 
@@ -46,9 +48,7 @@ class ControlArea:
 
     # -- what the notebook shows -------------------------------------------------------------
 
-    def header(self):
-        from IPython.display import HTML
-
+    def header(self) -> Html:
         lines = [("Period", f"{self.tested.period.label} ({self.tested.period.start} to {self.tested.period.end})"),
                  ("Evidence folder", shown_folder(self.tested.evidence_dir))]
         if self.validation is not None:
@@ -58,11 +58,10 @@ class ControlArea:
             lines.append(("Run", self.tested.run_id))
         if self.tested.mask:
             lines.append(("Personal data", "names and e-mail addresses are masked with stable pseudonyms"))
-        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"
-                       f"{html.escape(v)}</td></tr>" for k, v in lines)
-        return HTML(f"<table>{rows}</table>")
+        rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in lines)
+        return Html(f"{_FIELDS_LEFT_ALIGNED}<table class='evidence-fields'>{rows}</table>")
 
-    def inventory(self) -> pd.DataFrame:
+    def inventory(self) -> Html:
         """The files this area's controls rest on (every file for the inventory notebook), with SHA-256."""
         table = inventory_table(self.evidence)
         if self.validation is not None:
@@ -70,17 +69,17 @@ class ControlArea:
             table = table[table["type"].isin(needed)]
         return _all_rows(self._masked(table.reset_index(drop=True)))
 
-    def population(self) -> pd.DataFrame:
+    def population(self) -> Html:
         """Per rule: how many records it applies to, how many failed, and the verdict."""
         return _all_rows(self._validation().summary())
 
     def show_control(self, control_id: str) -> None:
         """The control's criterion, and for each rule its statement, verdict and exception rows."""
-        from IPython.display import HTML, display
+        from IPython.display import display
 
         control = next(c for c in self._validation().controls if c.control_id == control_id)
         spec = self.tested.catalog.control(control_id)
-        display(HTML(f"<h2>{html.escape(control_id)} — {html.escape(spec.title)}</h2>"
+        display(Html(f"<h2>{html.escape(control_id)} — {html.escape(spec.title)}</h2>"
                      f"<p>{html.escape(spec.criterion)}</p>"
                      f"<p>ISO/IEC 27001:2022 Annex A: {html.escape(', '.join(spec.iso27001) or 'none')}. "
                      f"Result: {_badge(control.status)}</p>"
@@ -88,7 +87,7 @@ class ControlArea:
         self._show_rules(control.rules)
         stale = [r for r in self._validation().stale_responses if r.control == control_id]
         if stale:
-            display(HTML(f"<h3>Stale responses</h3><p>{len(stale)} response(s) in responses.yaml match no "
+            display(Html(f"<h3>Stale responses</h3><p>{len(stale)} response(s) in responses.yaml match no "
                          "exception of this control: the exception was fixed, or the key is wrong. They are not "
                          "applied.</p>"))
             display(_all_rows(pd.DataFrame([r.as_dict() for r in stale])))
@@ -96,13 +95,13 @@ class ControlArea:
     def show_integrity(self) -> None:
         """The completeness-and-accuracy checks of the evidence these controls rest on, and every row
         set aside as unreadable: a control rule whose evidence failed them is an error, not a pass."""
-        from IPython.display import HTML, display
+        from IPython.display import display
 
         from evidence_lib.integrity import load_integrity
         from evidence_lib.inventory import set_aside_rows
 
         checks = self._validation().integrity
-        display(HTML(f"<h2>Evidence integrity — {html.escape(load_integrity(self.tested.catalog.folder).title)}</h2>"
+        display(Html(f"<h2>Evidence integrity — {html.escape(load_integrity(self.tested.catalog.folder).title)}</h2>"
                      "<p>Before any control rule is judged, the evidence itself is tested: implausible dates, "
                      "status fields that cannot be read, systems whose exports cannot show what a rule needs. "
                      "A control rule that uses a column failing these checks is reported as an error.</p>"
@@ -111,20 +110,20 @@ class ControlArea:
             self._show_rules(checks.rules)
         aside = set_aside_rows(self.evidence)
         if len(aside):
-            display(HTML(f"<h3>Rows set aside as unreadable</h3><p>{len(aside)} row(s) were kept out of the "
+            display(Html(f"<h3>Rows set aside as unreadable</h3><p>{len(aside)} row(s) were kept out of the "
                          "evidence (bad_rows: quarantine). Every rule using their files is an error.</p>"))
             display(_all_rows(aside))
 
     def _show_rules(self, rules: list[RuleResult]) -> None:
-        from IPython.display import HTML, display
+        from IPython.display import display
 
         for result in rules:
             severity = f" <span class='severity'>severity: {html.escape(result.rule.severity)}</span>" \
                 if result.rule.severity else ""
-            display(HTML(f"<h3>{html.escape(result.rule.rule_id)}</h3><p>{html.escape(result.rule.text)}</p>"
+            display(Html(f"<h3>{html.escape(result.rule.rule_id)}</h3><p>{html.escape(result.rule.text)}</p>"
                          f"<p>{_badge(result.status)} {html.escape(_verdict(result))}{severity}</p>"))
             if result.walk:
-                display(HTML(_walk_table(result)))
+                display(Html(_walk_table(result)))
             if result.exception_count:
                 rows = self._masked(result.exceptions)
                 traced = [c for c in (*TRACE_COLUMNS, VENDOR_VALUES) if c in rows]
@@ -132,17 +131,17 @@ class ControlArea:
                 display(_all_rows(rows.drop(columns=traced + blank)))
                 if traced:
                     key = [c for c in self.tested.catalog.views[result.rule.view].key if c in rows]
-                    display(HTML("<details class='trace'><summary>Where each row came from: the export, its row "
+                    display(Html("<details class='trace'><summary>Where each row came from: the export, its row "
                                  "and the vendor's own values</summary>"
                                  f"{_table_html(rows[key + traced])}</details>"))
 
     def chart(self, name: str) -> None:
         """A chart of the view behind a rule, where a person would rather look than read."""
         import matplotlib.pyplot as plt
-        from IPython.display import Image, display
+        from IPython.display import display
 
         figure = CHARTS[name](self._validation())
-        display(Image(data=palette_png(figure), format="png"))
+        display({"image/png": base64.b64encode(palette_png(figure)).decode("ascii")}, raw=True)
         plt.close(figure)
 
     def conclusion(self) -> None:
@@ -178,6 +177,22 @@ class ControlArea:
         return self.tested.masked(frame)
 
 
+class Html:
+    """An HTML output of a cell, published as text/html alone: no text/plain "<IPython.core.display.HTML
+    object>" stored beside it in the executed notebook (whose outputs the report shows)."""
+
+    def __init__(self, markup: str):
+        self.markup = markup
+
+    def _repr_html_(self) -> str:
+        return self.markup
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display({"text/html": self.markup}, raw=True)
+
+
 def _verdict(result: RuleResult) -> str:
     """What happened to a rule, in words: tested and passed, failed rows, or why it could not pass."""
     notes = f" ({result.reason})" if result.reason and result.status in (PASS, EXCEPTIONS) else ""
@@ -206,22 +221,26 @@ def _badge(status: str) -> str:
     return (f"<strong style='color:{STATUS_COLOURS[status]}'>{html.escape(status.upper())}</strong>")
 
 
-def _all_rows(frame: pd.DataFrame):
+def _all_rows(frame: pd.DataFrame) -> Html:
     """A table that shows every row: an auditor must see each exception, not pandas' first and last five."""
-    from IPython.display import HTML
-
-    return HTML(_table_html(frame))
+    return Html(_table_html(frame))
 
 
-# JupyterLab right-aligns every cell of an HTML output: evidence is mostly text, read from the left.
+# JupyterLab right-aligns every cell of an HTML output: evidence is mostly text, read from the left. One rule
+# for the table's class, not a style on every cell.
 _LEFT_ALIGNED = ("<style>table.evidence-table td, table.evidence-table th {text-align: left; "
                  "vertical-align: top;}</style>")
+_FIELDS_LEFT_ALIGNED = "<style>table.evidence-fields td, table.evidence-fields th {text-align: left;}</style>"
+#: the line breaks and indentation pandas puts between a table's tags (cell text is escaped: no < or > in it)
+_BETWEEN_TAGS = re.compile(r">\s+<")
 
 
 def _table_html(frame: pd.DataFrame) -> str:
-    return _LEFT_ALIGNED + _for_people(frame).to_html(index=False, na_rep="", escape=True, max_rows=None,
-                                                      max_cols=None, border=0, justify="left",
-                                                      classes="evidence-table")
+    """The frame as one compact HTML table: no whitespace between its tags, which the page would not show and
+    the notebook would store line by line (as much as the table's own text)."""
+    table = _for_people(frame).to_html(index=False, na_rep="", escape=True, max_rows=None, max_cols=None,
+                                       border=False, justify="left", classes="evidence-table")
+    return _LEFT_ALIGNED + _BETWEEN_TAGS.sub("><", table)
 
 
 def _for_people(frame: pd.DataFrame) -> pd.DataFrame:

@@ -3,8 +3,9 @@
 The nbconvert template (notebooks/templates/auditor) extends JupyterLab's and empties the
 blocks that load require.js, MathJax, mermaid and widgets from a CDN, so a report opens
 offline with no request leaving the file. In place of JupyterLab's stylesheet (~260 KB) a
-report carries report.css, the few rules it uses with the same look. Code is hidden unless
-asked for. A process builds one exporter per variant (with or without code) and compiles its
+report carries report.css, the few rules it uses with the same look (and code.css, ansi.css
+only when it shows code or ANSI-coloured output), without their comments and indentation. Code is
+hidden unless asked for. A process builds one exporter per variant (with or without code) and compiles its
 template once: a worker rendering several reports pays for that once.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +26,15 @@ if TYPE_CHECKING:
 REPORT_TEMPLATE = "auditor"
 INDEX_TEMPLATE = "package-index.html.j2"
 HIDDEN_CELL_TAG = "remove_cell"
+ANSI_ESCAPE = "\x1b["
+_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+
+
+def compact(text: str) -> str:
+    """Our stylesheets and script as a page carries them: without /* comments */, indentation and blank
+    lines (a line stays a line, so a script's statements end where they did). For our own files only:
+    neither may hold "/*" inside a string or a regular expression."""
+    return "\n".join(line.strip() for line in _COMMENT.sub("", str(text)).splitlines() if line.strip())
 
 
 def for_people(value: object, name: str = "") -> str:
@@ -68,9 +79,28 @@ def _exporter(with_code: bool, template_name: str, template_dirs: tuple[str, ...
     exporter.exclude_input_prompt = exporter.exclude_output_prompt = True
     exporter.embed_images = True
     exporter.register_filter("shown", for_people)
+    exporter.register_filter("compact", compact)
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={HIDDEN_CELL_TAG}, enabled=True), True)
+    exporter.register_preprocessor(_note_ansi_outputs, True)
     _ = exporter.template  # compiled now, once (nbconvert keeps it until a template setting changes)
     return exporter
+
+
+def has_ansi_output(notebook: NotebookNode) -> bool:
+    """Whether an output of the notebook holds an ANSI escape (a traceback, coloured text): nbconvert turns
+    those into the ansi-* classes that ansi.css colours."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", ()):
+            texts = [output.get("text", ""), *output.get("traceback", ()), output.get("data", {}).get("text/plain", "")]
+            if any(ANSI_ESCAPE in ("".join(t) if isinstance(t, list) else str(t)) for t in texts):
+                return True
+    return False
+
+
+def _note_ansi_outputs(notebook: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+    """A preprocessor: tells the template (resources.ansi_outputs) whether the report needs ansi.css."""
+    resources["ansi_outputs"] = has_ansi_output(notebook)
+    return notebook, resources
 
 
 def report_html(notebook: NotebookNode, *, header: dict, with_code: bool = False) -> str:
@@ -111,4 +141,5 @@ def render_index(target: Path, summary: dict) -> None:
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
                                      undefined=jinja2.StrictUndefined)
     environment.filters["shown"] = for_people
+    environment.filters["compact"] = compact
     write_text_atomically(target, environment.get_template(INDEX_TEMPLATE).render(**summary))

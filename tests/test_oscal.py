@@ -18,7 +18,13 @@ import yaml
 from trestle.oscal.assessment_results import Model as OscalDocument
 
 from evidence_lib.controls import load_catalog
-from evidence_lib.oscal import ASSESSMENT_RESULTS, assessment_results, write_assessment_results, write_into_package
+from evidence_lib.oscal import (
+    ASSESSMENT_RESULTS,
+    assessment_results,
+    assessment_results_document,
+    write_assessment_results,
+    write_into_package,
+)
 from evidence_lib.package import MANIFEST, PackageBuilder, PackageError, hash_tree, verify
 from tests.conftest import SAMPLE
 
@@ -233,3 +239,20 @@ def _text(value) -> str:
     while hasattr(value, "root"):
         value = value.root
     return str(getattr(value, "value", value))
+
+
+def test_an_evidence_link_names_its_file_and_leaves_the_sha256_to_the_resource_it_points_to(package):
+    """The link's resource carries the file's SHA-256 (the run's hash); the link's description repeats a hash
+    only where the notebook read other bytes than those (it names what it read)."""
+    root = assessment_results(package)["assessment-results"]
+    by_uuid = {r["uuid"]: r for r in root["back-matter"]["resources"]}
+    [link] = root["results"][0]["observations"][0]["relevant-evidence"]
+    assert link["description"] == "accounts/okta.csv (accounts)"
+    assert by_uuid[link["href"].lstrip("#")]["rlinks"][0]["hashes"][0]["value"] == "a" * 64
+
+    manifest = json.loads((package / MANIFEST).read_text())
+    results = {p.parent.name: json.loads(p.read_text()) for p in package.glob("*/results.json")}
+    results["10_access"]["inventory"][0]["sha256"] = "d" * 64  # read, say, after the run hashed it
+    changed = assessment_results_document(manifest, results)["assessment-results"]["results"][0]
+    [link] = changed["observations"][0]["relevant-evidence"]
+    assert link["description"] == f"accounts/okta.csv (accounts, read with sha256 {'d' * 64})"

@@ -136,3 +136,61 @@ def test_plain_papermill_from_the_project_folder_runs_a_notebook_with_its_defaul
     files = declaration(SAMPLE)["files"]
     rows = sum(count_rows(SAMPLE / f["path"]) for f in files)
     assert checked.outputs[0]["text"].startswith(f"{len(files)} file(s), {rows} row(s) kept, 0 file(s) with problems")
+
+
+def test_a_table_is_stored_as_one_compact_html_table_with_its_cells_escaped():
+    from evidence_lib.present import _table_html
+
+    frame = pd.DataFrame({"account_id": ["<b>ann</b>", "bob & co"], "days": [1.5, None]})
+    expected = ('<table class="dataframe evidence-table"><thead><tr style="text-align: left;"><th>account_id</th>'
+                '<th>days</th></tr></thead><tbody><tr><td>&lt;b&gt;ann&lt;/b&gt;</td><td>1.5</td></tr>'
+                '<tr><td>bob &amp; co</td><td></td></tr></tbody></table>')
+    assert _table_html(frame).split("</style>", 1)[1] == expected
+
+
+def test_what_a_cell_shows_is_published_as_one_mime_type():
+    """HTML as text/html alone, a chart as image/png alone: no text/plain "<IPython.core.display.HTML object>"
+    stored beside each in the executed notebook."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+
+    from evidence_lib.present import Html
+
+    InteractiveShell.instance()
+    with capture_output() as captured:
+        display(Html("<p>shown</p>"))
+    assert [output.data for output in captured.outputs] == [{"text/html": "<p>shown</p>"}]
+
+
+def test_a_chart_png_keeps_every_flat_colour_exact_and_carries_only_the_colours_it_uses(sample_validation):
+    """Against matplotlib's own full-colour drawing of the same figure: the same size, the flat colours
+    (background, text, bars) exactly, antialiased edge pixels within 16 of 255 a channel; a palette of only the
+    colours used, and the PNG much smaller than the full-colour one."""
+    import io
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from PIL import Image
+
+    from evidence_lib.charts import STATUS_COLOURS, palette_png
+    from evidence_lib.present import CHARTS
+
+    figure = CHARTS["vendor_review_age"](sample_validation)  # bars in the status colours
+    full = io.BytesIO()
+    figure.savefig(full, format="png", bbox_inches="tight")
+    png = palette_png(figure)
+    plt.close(figure)
+    original = Image.open(io.BytesIO(full.getvalue())).convert("RGB")
+    stored = Image.open(io.BytesIO(png))
+    assert stored.mode == "P" and stored.size == original.size
+    used = stored.getcolors()
+    assert len(stored.getpalette()) // 3 == len(used) <= 256
+    before, after = np.asarray(original, dtype=int), np.asarray(stored.convert("RGB"), dtype=int)
+    assert np.abs(before - after).max() <= 16
+    flat = [(255, 255, 255), (0, 0, 0), *(tuple(int(c[i:i + 2], 16) for i in (1, 3, 5))
+                                          for c in (STATUS_COLOURS["pass"], STATUS_COLOURS["error"]))]
+    for colour in flat:  # background, text, and the bars: each is drawn, and every pixel of it is kept
+        drawn = (before == colour).all(axis=2)
+        assert drawn.sum() > 500 and (after[drawn] == colour).all(), colour
+    assert len(png) < len(full.getvalue()) / 3

@@ -7,7 +7,7 @@ import re
 
 import nbformat
 
-from evidence_lib.render import report_exporter, report_html
+from evidence_lib.render import compact, report_exporter, report_html
 
 HEADER = {"title": "Inventory — 2026-Q3", "controls": [], "period": "2026-Q3", "run_id": "20261001T060000Z-abc123",
           "generated_at": "2026-10-01T06:00:00+00:00", "prepared_by": "tests", "status": "pass", "error": "",
@@ -44,3 +44,33 @@ def test_a_report_carries_our_small_stylesheet_offline_and_pygments_colours_only
         assert len(head(page).encode()) < 30_000
         assert not re.search(r"(src|href)=[\"']?(https?:)?//|@import|url\((?!data:)", page)  # nothing to fetch
     assert ".highlight .kn" not in without and ".highlight .kn" in with_code
+
+
+def failed(notebook_node: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook with a cell as a failed run leaves it: a traceback in ANSI colours."""
+    notebook_node.cells.append(nbformat.v4.new_code_cell("1 / 0", outputs=[nbformat.v4.new_output(
+        "error", ename="ZeroDivisionError", evalue="division by zero",
+        traceback=["\x1b[0;31mZeroDivisionError\x1b[0m: division by zero"])]))
+    return notebook_node
+
+
+def test_a_report_carries_the_rules_of_code_cells_and_ansi_colours_only_when_it_shows_them():
+    plain = head(report_html(notebook("Title"), header=HEADER))
+    assert ".jp-RenderedHTMLCommon table {" in plain
+    assert ".ansi-red-fg" not in plain and ".cm-editor" not in plain and "--jp-cell-editor" not in plain
+    with_code = head(report_html(notebook("Title"), header=HEADER, with_code=True))
+    assert ".cm-editor pre { padding: 0 5px; }" in with_code and "--jp-cell-editor-background" in with_code
+    assert ".ansi-red-fg" not in with_code
+    page = report_html(failed(notebook("Title")), header=HEADER)
+    assert ".jp-RenderedText pre .ansi-red-fg { color: #e75c58; }" in head(page)
+    assert 'class="ansi-red-fg"' in page  # what that rule colours
+    assert ".cm-editor" not in head(page)
+
+
+def test_stylesheets_and_script_reach_a_report_without_comments_or_indentation():
+    page = report_html(notebook("Title"), header=HEADER)
+    blocks = [b.strip() for b in re.findall(r"<(?:style|script)[^>]*>(.*?)</(?:style|script)>", page, re.DOTALL)]
+    assert any("makeSortable" in b for b in blocks) and any(".evidence-table-tools" in b for b in blocks)
+    assert [b for b in blocks if "/*" in b or "\n " in b or "\n\n" in b] == []
+    written = "a { x: 1; } /* a rule\n   of two lines */\n\n  b {\n    y: 2;\n  }\n"
+    assert compact(written) == "a { x: 1; }\nb {\ny: 2;\n}"
