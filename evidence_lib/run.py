@@ -168,16 +168,18 @@ def plan_run(period: str, *, evidence_dir: Path, out: Path, only: tuple[str, ...
 
 
 def plan(only: tuple[str, ...] = (), *, with_explore: bool = False) -> dict[str, list[str]]:
-    """notebook file -> the control ids it tests, for every control (or only those asked for), and the
-    explore notebook (testing none) when asked for."""
+    """notebook file -> the control ids it tests, for every control (or the notebooks of those asked
+    for), and the explore notebook (testing none) when asked for. A notebook tests all of its
+    controls whichever of them brought it into the run, and its header names them all."""
     catalog = load_catalog()
     known = [c.control_id for c in catalog.controls]
     unknown = [c for c in only if c not in known]
     if unknown:
         raise RunError(f"--only {' '.join(unknown)}: unknown control(s); known: {' '.join(known)}")
     notebooks: dict[str, list[str]] = {INVENTORY_NOTEBOOK: []}
+    chosen = {c.notebook for c in catalog.controls if not only or c.control_id in only}
     for control in catalog.controls:
-        if not only or control.control_id in only:
+        if control.notebook in chosen:
             notebooks.setdefault(control.notebook, []).append(control.control_id)
     if with_explore:
         notebooks[EXPLORE_NOTEBOOK] = []

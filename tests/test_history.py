@@ -288,5 +288,6 @@ def test_history_reads_a_package_that_evidence_run_wrote(with_stand_ins, sample_
     (out / Q3 / f"{INCOMPLETE_PREFIX}20261001T000000Z-abcdef").mkdir()  # a run killed half-way
     judged = judge_window(read_runs(out))
     assert [p.label for p in judged.periods] == [Q3] and not judged.failed and not judged.gaps
-    assert judged.matrix[["control", "period", "status"]].values.tolist() == [["CC1.4", Q3, "pass"]]
+    assert judged.matrix[["control", "period", "status"]].values.tolist() == [["CC1.4", Q3, "pass"],
+                                                                             ["CC2.2", Q3, "pass"]]
     assert judged.status == "pass"

@@ -170,8 +170,9 @@ def _no_git(*args, **kwargs):
 def test_the_plan_checks_and_resolves_every_argument_and_is_frozen(tmp_path):
     plan = plan_run(PERIOD, evidence_dir=SAMPLE, out=tmp_path / "out", only=("CC1.4",), preparer=" Ana\n Ruiz ",
                     parameters={"dormant_days": 60})
-    # controls.yaml: CC1.4 is tested by 40_people; the inventory notebook always runs
-    assert dict(plan.notebooks) == {"00_inventory.ipynb": (), "40_people.ipynb": ("CC1.4",)}
+    # controls.yaml: CC1.4 is tested by 40_people, which also tests CC2.2 (the notebook opens both, so its
+    # header names both and the run prepares both); the inventory notebook always runs
+    assert dict(plan.notebooks) == {"00_inventory.ipynb": (), "40_people.ipynb": ("CC1.4", "CC2.2")}
     assert plan.preparer == "Ana Ruiz" and plan.parameters["dormant_days"] == 60
     assert plan.evidence_dir == SAMPLE.resolve() and plan.period.label == PERIOD
     with pytest.raises(dataclasses.FrozenInstanceError):
