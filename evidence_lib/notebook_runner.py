@@ -25,6 +25,8 @@ from evidence_lib.results import ERROR, EXIT_CODES
 
 #: how often a worker checks that the run that started it is still alive
 PARENT_POLL_SECONDS = 0.5
+#: how often the run looks for a notebook's part of the shared validation while notebooks wait on it
+READY_POLL_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,10 @@ class NotebookTask:
     header: dict
     with_code: bool = False
     cell_timeout: int = 1800
-    #: started once the run's shared validation is prepared (None: the notebook needs none)
+    #: started once the run's shared validation is prepared (None: the notebook needs none) ...
     after: Preparation | None = None
+    #: ... or as soon as this file exists: the preparation stored this notebook's part
+    ready: Path | None = None
 
 
 @dataclass
@@ -142,8 +146,9 @@ def _one_line(exc: BaseException) -> str:
 def execute_tasks(tasks: list[NotebookTask], jobs: int, progress: bool, label: str) -> list[NotebookOutcome]:
     """Run the tasks over worker processes; on any interruption, stop the workers and their kernels first.
 
-    A task waiting on a Preparation starts once it is done (failed or not: the notebook then
-    validates the evidence itself); the others start at once, beside it.
+    A task waiting on a Preparation starts once its own part is stored (its `ready` file exists) or
+    the preparation is done (failed or not: the notebook then validates the evidence itself); the
+    others start at once, beside it.
     """
     from tqdm import tqdm
 
@@ -159,7 +164,8 @@ def execute_tasks(tasks: list[NotebookTask], jobs: int, progress: bool, label: s
             running = {pool.submit(run_notebook, t) for t in tasks if t.after is None}
             held = [t for t in tasks if t.after is not None]
             while waiting or running:
-                done, _ = wait(set(waiting) | running, return_when=FIRST_COMPLETED)
+                done, _ = wait(set(waiting) | running, return_when=FIRST_COMPLETED,
+                               timeout=READY_POLL_SECONDS if held else None)
                 for future in done:
                     if future in waiting:
                         preparation = waiting.pop(future)
@@ -167,11 +173,15 @@ def execute_tasks(tasks: list[NotebookTask], jobs: int, progress: bool, label: s
                             bar.write(f"shared validation not prepared ({_one_line(future.exception())}): "
                                       f"each notebook validates the evidence itself")
                         running |= {pool.submit(run_notebook, t) for t in held if t.after is preparation}
+                        held = [t for t in held if t.after is not preparation]
                         continue
                     running.discard(future)
                     outcomes.append(future.result())
                     bar.set_postfix_str(f"{outcomes[-1].name}: {outcomes[-1].status}")
                     bar.update()
+                ready = [t for t in held if t.ready is not None and t.ready.exists()]
+                running |= {pool.submit(run_notebook, t) for t in ready}
+                held = [t for t in held if all(t is not r for r in ready)]
     except BaseException:
         _stop_workers(pool)
         raise

@@ -330,7 +330,7 @@ def _sharing_validation(tasks: list[NotebookTask], run_plan: RunPlan, shared_dir
     Each request is what the notebook will open: its controls and the thresholds it declares, with
     the values the run passes it (a notebook passing other values computes its own result).
     """
-    from evidence_lib.shared_validation import AreaRequest
+    from evidence_lib.shared_validation import AreaRequest, ready_marker
 
     testing = [t for t in tasks if run_plan.notebooks[t.notebook.name]]
     if not testing:
@@ -339,7 +339,8 @@ def _sharing_validation(tasks: list[NotebookTask], run_plan: RunPlan, shared_dir
                                  {k: v for k, v in t.parameters.items() if k in run_plan.parameters})
                      for t in testing)
     preparation = Preparation(run_plan.evidence_dir, run_plan.period.label, run_plan.as_of, requests, shared_dir)
-    return [replace(t, after=preparation) if run_plan.notebooks[t.notebook.name] else t for t in tasks]
+    return [replace(t, after=preparation, ready=ready_marker(shared_dir, tuple(run_plan.notebooks[t.notebook.name])))
+            if run_plan.notebooks[t.notebook.name] else t for t in tasks]
 
 
 def _task(run_plan: RunPlan, name: str, control_ids: tuple[str, ...], builder: PackageBuilder, values: dict,

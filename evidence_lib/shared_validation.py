@@ -104,7 +104,14 @@ def prepare_areas(folder: Path, period_label: str, as_of: str | None, requests: 
         validation = judge_area(evidence, period, request.control_ids, as_of=as_of,
                                 parameters=request.parameters, catalog=catalog)
         _store(shared_dir / f"{keys[request.control_ids]}.pickle", (evidence, validation))
+        ready_marker(shared_dir, request.control_ids).touch()
     return {",".join(ids): key for ids, key in keys.items()}
+
+
+def ready_marker(shared_dir: Path, control_ids: tuple[str, ...]) -> Path:
+    """The file whose presence says one request's result is stored: the run starts that notebook then,
+    without waiting for the other notebooks' results."""
+    return Path(shared_dir) / ("ready-" + "-".join(control_ids))
 
 
 def find_area(folder: Path, period_label: str, as_of: str | None, parameters: dict,
