@@ -6,12 +6,15 @@ import json
 import shutil
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from evidence_lib import area as tested_area
 from evidence_lib.area_files import exception_table, results_document
+from evidence_lib.notebook_runner import NotebookTask, execute_tasks
 from evidence_lib.project import SAMPLES_DIR
 from evidence_lib.shared_validation import SHARED_DIR_VARIABLE, AreaRequest, area_key, find_area, prepare_areas
 from evidence_lib.sources.folder import read_declaration
@@ -93,3 +96,40 @@ def _environment() -> dict:
     import os
 
     return {k: v for k, v in os.environ.items() if k != SHARED_DIR_VARIABLE}
+
+
+@dataclass(frozen=True)
+class _PreparesOnePartThenWaits:
+    """A preparation (run in a worker) that stores one notebook's part, then waits for that notebook's
+    results before it finishes: only a run that starts a notebook on its own part ever lets it finish."""
+
+    shared_dir: Path
+    ready: Path
+    results: Path
+
+    def __call__(self) -> dict:
+        self.ready.touch()
+        deadline = time.monotonic() + 120
+        while not self.results.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        (self.ready.parent / ("notebook ran first" if self.results.exists() else "notebook waited")).touch()
+        return {}
+
+
+def test_a_notebook_starts_once_its_own_part_is_prepared_not_the_whole_preparation(tmp_path):
+    from tests.test_redteam_run import stand_in_notebooks
+
+    notebooks, shared = stand_in_notebooks(tmp_path / "notebooks"), tmp_path / "shared"
+    shared.mkdir()
+    folder = tmp_path / "40_people"
+    folder.mkdir()
+    preparation = _PreparesOnePartThenWaits(shared, shared / "ready-CC1.4-CC2.2", folder / "results.json")
+    task = NotebookTask(notebooks / "40_people.ipynb", folder, {"period": "2026-Q3", "evidence_dir": str(SAMPLE),
+                                                                "results_dir": str(folder)},
+                        header={"title": "stand-in", "controls": [], "period": "2026-Q3", "run_id": "test",
+                                "generated_at": "2026-10-01T00:00:00+00:00", "prepared_by": "tests",
+                                "parameters": {}, "inputs": {}},
+                        after=preparation, ready=preparation.ready)
+    [outcome] = execute_tasks([task], jobs=2, progress=False, label="2026-Q3")
+    assert outcome.status == "pass", outcome.error
+    assert sorted(p.name for p in shared.iterdir()) == ["notebook ran first", "ready-CC1.4-CC2.2"]
