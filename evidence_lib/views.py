@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
-from evidence_lib.identity import lookup, person_ids, resolve_owners, resolve_people
+from evidence_lib.identity import casefold, lookup, person_ids, positions, resolve_owners, resolve_people
 from evidence_lib.period import Period
 
 TICKET_KEY = re.compile(r"\b([A-Za-z][A-Za-z0-9]+-\d+|CHG\d{7})\b")
@@ -61,9 +62,8 @@ def account_view(
 ) -> pd.DataFrame:
     """One row per account: its owner's employment on the export date, its review, its use."""
     frame = resolve_owners(accounts, roster, aliases, domains)
-    people = roster.set_index("employee_id")[["name", "status", "hire_date", "termination_date"]]
-    people = people[~people.index.duplicated()]
-    owners = people.reindex(frame["owner_employee_id"])
+    people = roster[["name", "status", "hire_date", "termination_date"]].reset_index(drop=True)
+    owners = people.reindex(positions(frame["owner_employee_id"], roster["employee_id"]))  # first of an id
     owners.index = frame.index
     as_of_day = as_of.tz_convert("UTC").tz_localize(None).normalize()
     start, end = _period_bounds(period)
@@ -78,8 +78,9 @@ def account_view(
     frame["terminated_in_period"] = owners["termination_date"].between(
         pd.Timestamp(period.start), pd.Timestamp(period.end)).fillna(False).astype(bool)
 
-    registered = service_accounts["system"].str.casefold() + "\x1f" + service_accounts["account_id"].str.casefold()
-    account_key = frame["system"].str.casefold() + "\x1f" + frame["account_id"].str.casefold()
+    registered = casefold(service_accounts["system"]) + "\x1f" + casefold(service_accounts["account_id"])
+    account_id = casefold(frame["account_id"])
+    account_key = casefold(frame["system"]) + "\x1f" + account_id
     frame["is_service"] = account_key.isin(set(registered)).astype(bool)
     # An account whose export leaves its state unknown (a load problem already) counts as enabled:
     # it stays in every population of enabled accounts, and a leaver's is never read as disabled.
@@ -87,10 +88,10 @@ def account_view(
     for column in ("builtin", "is_admin"):
         frame[column] = _flag(frame[column])
     frame["mfa"] = _flag(frame["mfa_enabled"])
-    frame["local_name"] = frame["account_id"].str.casefold().str.replace(r"@.*$", "", regex=True)
+    frame["local_name"] = account_id.str.replace(r"@.*$", "", regex=True)
     # Names compared as the systems compare them: IAM, Okta, GitHub and directories refuse a second
     # FARID.SINGH beside farid.singh, so two such rows are one name twice, not two accounts.
-    frame["account_name_folded"] = frame["account_id"].str.strip().str.casefold()
+    frame["account_name_folded"] = casefold(frame["account_id"].str.strip())
     frame["used_in_period"] = _flag((frame["last_login_at"] >= start) & (frame["last_login_at"] < end))
 
     # Creation is judged in every system whose export records it: an account there without a
@@ -110,9 +111,7 @@ def account_view(
 def _with_review(frame: pd.DataFrame, reviews: pd.DataFrame, period: Period) -> pd.DataFrame:
     reviews = reviews[reviews["period"].astype(str) == period.label]
     signed = reviews.groupby("system")["signed_off_at"].max()
-    decisions = reviews.drop_duplicates(["system", "account_id"]).set_index(["system", "account_id"])
-    index = pd.MultiIndex.from_arrays([frame["system"], frame["account_id"]])
-    found = decisions.reindex(index)
+    found = reviews.reset_index(drop=True).reindex(_pair_positions(frame, reviews, ["system", "account_id"]))
     frame["review_decision"] = found["decision"].fillna("missing").astype(str).values
     frame["reviewer"] = found["reviewer"].values
     frame["review_signed_off_at"] = lookup(frame["system"], signed)
@@ -123,6 +122,15 @@ def _with_review(frame: pd.DataFrame, reviews: pd.DataFrame, period: Period) -> 
     existed = frame["created_at"].isna() | signed_at.isna() | (frame["created_at"] <= signed_at)
     frame["in_review_scope"] = _flag(frame["enabled"] & existed)
     return frame
+
+
+def _pair_positions(keys: pd.DataFrame, labels: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Where each row's (a, b) first occurs among the labels' rows, -1 where it does not (NaN finds NaN):
+    each column factorized once over both frames, the pair compared as one integer."""
+    codes = [pd.factorize(pd.concat([keys[c], labels[c]], ignore_index=True), use_na_sentinel=False)[0]
+             for c in columns]
+    pair = codes[0].astype(np.int64) * (codes[1].max(initial=0) + 1) + codes[1]
+    return positions(pair[: len(keys)], pair[len(keys):])
 
 
 def deployment_view(deployments: pd.DataFrame, tickets: pd.DataFrame, *, period: Period) -> pd.DataFrame:

@@ -68,3 +68,22 @@ def test_company_domains_default_to_the_rosters_and_plus_addresses_reach_the_mai
                                      ("okta", "bo.li+x@elsewhere.io", None, None)), ROSTER)
     assert result["owner_employee_id"].tolist()[0] == "E1"
     assert result["resolved_by"].tolist()[1] == "unresolved"  # a plus-address outside the company is not
+
+
+def test_case_is_folded_beyond_ascii():
+    # Unicode's CaseFolding.txt folds ß (U+00DF) to "ss": lower-casing alone would leave "straße".
+    roster = pd.DataFrame({"employee_id": ["E7"], "email": ["strasse@x.io"]})
+    result = resolve_owners(accounts(("okta", "a", None, "STRAßE@X.IO"), ("aws", "Straße", "Straße", None)), roster)
+    assert result["owner_employee_id"].tolist() == ["E7", "E7"]
+    assert result["resolved_by"].tolist() == ["email", "username"]
+
+
+def test_an_address_listed_twice_names_one_person_unless_two_people_have_it():
+    roster = pd.DataFrame({"employee_id": ["E1", "E1", "E2", None, "E3", "E4"],
+                           "email": ["ana.diaz@x.io", "Ana.Diaz@x.io ", "bo.li@x.io", "bo.li@x.io",
+                                     "sam.roe@x.io", " SAM.ROE@x.io"]})
+    result = resolve_owners(accounts(("okta", "a", None, "ana.diaz@x.io"), ("okta", "b", "bo.li", None),
+                                     ("okta", "c", None, "sam.roe@x.io")), roster)
+    # E1's two rows are one person; a row without an employee id is no second person; E3 and E4 are two
+    assert result["resolved_by"].tolist() == ["email", "username", "ambiguous"]
+    assert result["owner_employee_id"].tolist()[:2] == ["E1", "E2"]

@@ -200,3 +200,20 @@ def test_several_approvers_are_independent_when_one_is_someone_else():
     assert bool(_approved_by("a@x.io; c@x.io").loc["ENG-7", "approver_independent"])
     assert not bool(_approved_by("a@x.io; Ana Ruiz").loc["ENG-7", "approver_independent"])
     assert not bool(_approved_by("a@x.io; nobody@x.io").loc["ENG-7", "approver_independent"])
+
+
+def test_an_account_reviewed_twice_keeps_its_first_decision_and_an_id_listed_twice_its_first_row():
+    roster = pd.concat([ROSTER, frame("hr_roster", [
+        {"employee_id": "E3", "name": "Cy again", "email": "cy2@x.io", "worker_type": "employee",
+         "status": "terminated", "hire_date": pd.Timestamp("2019-01-01")}])], ignore_index=True)
+    reviews = frame("access_reviews", [
+        {"system": "okta", "period": "2026-Q3", "account_id": account, "reviewer": reviewer, "decision": decision,
+         "signed_off_at": utc("2026-09-26 17:00")}
+        for account, reviewer, decision in [("cy", "r1@x.io", "revoke"), ("cy", "r2@x.io", "approve"),
+                                            ("other", "r1@x.io", "approve")]])
+    v = account_view(accounts({"account_id": "cy", "email": "cy@x.io"}, {"account_id": "Other", "system": "OKTA"}),
+                     roster, frame("identity_aliases", []), frame("service_accounts", []), reviews, period=Q3,
+                     as_of=AS_OF).set_index("account_id")
+    assert v.loc["cy", "review_decision"] == "revoke" and v.loc["cy", "reviewer"] == "r1@x.io"
+    assert v.loc["cy", "owner_name"] == "Cy" and v.loc["cy", "owner_status"] == "leave"
+    assert v.loc["Other", "review_decision"] == "missing"  # a review names the account as its system writes it
