@@ -111,7 +111,8 @@ def account_view(
 def _with_review(frame: pd.DataFrame, reviews: pd.DataFrame, period: Period) -> pd.DataFrame:
     reviews = reviews[reviews["period"].astype(str) == period.label]
     signed = reviews.groupby("system")["signed_off_at"].max()
-    found = reviews.reset_index(drop=True).reindex(_pair_positions(frame, reviews, ["system", "account_id"]))
+    found = reviews[["decision", "reviewer"]].reset_index(drop=True).reindex(
+        _pair_positions(frame, reviews, ["system", "account_id"]))
     frame["review_decision"] = found["decision"].fillna("missing").astype(str).values
     frame["reviewer"] = found["reviewer"].values
     frame["review_signed_off_at"] = lookup(frame["system"], signed)
