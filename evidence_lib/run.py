@@ -273,9 +273,11 @@ class EvidenceSnapshot:
 
 
 def snapshot_evidence(evidence_dir: Path) -> EvidenceSnapshot:
-    from evidence_lib.sources.folder import load_folder
+    from evidence_lib.sources.folder import files_read
 
-    return EvidenceSnapshot(evidence_hashes(evidence_dir), load_folder(evidence_dir).files_read())
+    # The files loading reads, hashed without parsing them: the notebooks parse them (seconds, before
+    # any notebook could start, if done here too).
+    return EvidenceSnapshot(evidence_hashes(evidence_dir), files_read(evidence_dir))
 
 
 @contextmanager

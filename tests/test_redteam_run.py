@@ -33,6 +33,7 @@ from evidence_lib.run import (
     check_evidence_period,
     run_period,
 )
+from evidence_lib.sources.folder import files_read, load_folder
 from tests.conftest import PERIOD, ROOT, SAMPLE
 
 Q3 = parse_period(PERIOD)
@@ -314,6 +315,24 @@ def test_a_user_key_file_is_used_as_it_is(tmp_path):
 
 
 # -- 3g: the manifest hashes what was read ---------------------------------------------------------
+
+@pytest.mark.parametrize("company", ["2026-Q3", "fabrikam-2026-Q3", "custom mapping, a file missing, a wrong format"])
+def test_the_files_a_run_records_as_read_are_those_loading_reads(sample_copy, company):
+    """The run hashes what loading reads without parsing it (folder.files_read): the same files, same hashes."""
+    folder = SAMPLE.parent / company
+    if company.startswith("custom"):
+        folder = sample_copy
+        (folder / "mappings").mkdir()
+        (folder / "mappings" / "okta.yaml").write_text(
+            (ROOT / "evidence_lib" / "sources" / "mappings" / "okta_users_csv.yaml").read_text())
+        text = (folder / "evidence.yaml").read_text().replace("format: okta_users_csv", "format: mappings/okta.yaml")
+        (folder / "evidence.yaml").write_text(text.replace("format: jira_issues_csv", "format: okta_users_csv", 1))
+        (folder / "people" / "screening_results.csv").unlink()
+    loaded = load_folder(folder)
+    assert files_read(folder) == loaded.files_read()
+    if company.startswith("custom"):
+        assert "mappings/okta.yaml" in loaded.files_read() and len(loaded.problems) >= 2
+
 
 def test_the_manifest_lists_every_file_read_with_custom_mappings_and_verify_sees_a_changed_mapping(
         with_stand_ins, sample_copy, tmp_path, run_cli):

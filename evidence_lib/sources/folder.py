@@ -10,6 +10,7 @@ A file whose rows read differ from its declared `control_total` is a problem too
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,20 +155,41 @@ def load_folder(folder: Path, *, progress: bool = False) -> EvidenceSet:
                        responses=read_responses(declaration.folder))
 
 
-def _load_one(declaration: Declaration, declared: Declared) -> FileOutcome:
+def files_read(folder: Path) -> dict[str, str]:
+    """What `load_folder(folder).files_read()` answers — every file loading reads, with its SHA-256 —
+    without parsing the exports: the same files are read and hashed, in the same way."""
+    declaration = read_declaration(folder)
+    outcomes = []
+    for declared in declaration.files:
+        outcome = FileOutcome(declared)
+        with contextlib.suppress(EvidenceError):  # a file loading could not read is not read here either
+            _read_one(declaration, declared, outcome)
+        outcomes.append(outcome)
+    return EvidenceSet(declaration=declaration, outcomes=outcomes, undeclared=[],
+                       responses=read_responses(declaration.folder)).files_read()
+
+
+def _read_one(declaration: Declaration, declared: Declared, outcome: FileOutcome) -> tuple[Mapping, bytes]:
+    """The file's mapping and bytes, their hashes kept on the outcome."""
     folder = declaration.folder
     shown = str(folder / declared.path)
+    mapping = _mapping(declaration, declared, outcome)
+    if mapping.evidence_type != declared.evidence_type:
+        raise DeclarationError([located(shown, f"format '{declared.format}' maps {mapping.evidence_type}, "
+                                               f"but the file is declared as {declared.evidence_type}",
+                                        "pick a format for this evidence type")])
+    mapping = with_overrides(mapping, declared.columns, declared.values, str(folder / DECLARATION),
+                             f"'{declared.path}'")
+    data = read_regular_file(folder / declared.relative, shown)
+    outcome.sha256 = hashlib.sha256(data).hexdigest()
+    return mapping, data
+
+
+def _load_one(declaration: Declaration, declared: Declared) -> FileOutcome:
+    shown = str(declaration.folder / declared.path)
     outcome = FileOutcome(declared)
     try:
-        mapping = _mapping(declaration, declared, outcome)
-        if mapping.evidence_type != declared.evidence_type:
-            raise DeclarationError([located(shown, f"format '{declared.format}' maps {mapping.evidence_type}, "
-                                                   f"but the file is declared as {declared.evidence_type}",
-                                            "pick a format for this evidence type")])
-        mapping = with_overrides(mapping, declared.columns, declared.values, str(folder / DECLARATION),
-                                 f"'{declared.path}'")
-        data = read_regular_file(folder / declared.relative, shown)
-        outcome.sha256 = hashlib.sha256(data).hexdigest()
+        mapping, data = _read_one(declaration, declared, outcome)
         outcome.loaded = load_data(
             data,
             mapping,
