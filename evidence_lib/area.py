@@ -6,7 +6,7 @@ What a notebook shows (present.py) and what it writes to the package (area_files
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -50,6 +50,8 @@ class TestedArea:
     run_id: str | None = None
     #: the key of the run's shared validation this area was taken from (shared_validation.py), else None
     shared_key: str | None = None
+    #: charts the run drew from that same validation (name -> PNG), so the kernel need not import matplotlib
+    prepared_charts: dict[str, bytes] = field(default_factory=dict)
 
     @classmethod
     def open(cls, control_ids, *, period: str, evidence_dir: str, as_of: str | None = None,
@@ -85,7 +87,7 @@ class TestedArea:
         key_file = None if mask_key_file is None else str(PROJECT_DIR / mask_key_file)
         mask = mask_for(evidence, load_mask_key(key_file)) if mask_pii else None
         return cls(tuple(control_ids), parsed, folder, evidence, validation, catalog, mask, run_id,
-                   shared_key=shared.key if shared else None)
+                   shared_key=shared.key if shared else None, prepared_charts=shared.charts if shared else {})
 
     @property
     def status(self) -> Status:

@@ -10,6 +10,17 @@ from evidence_lib.results import ERROR, EXCEPTIONS, OUT_OF_SCOPE, PASS, Validati
 STATUS_COLOURS = {PASS: "#1b7f3b", EXCEPTIONS: "#b35c00", ERROR: "#b00020", OUT_OF_SCOPE: "#5f6368"}
 
 
+def chart_png(name: str, validation: Validation) -> bytes:
+    """One chart of CHARTS drawn from the validation, as the report shows it (palette_png)."""
+    import matplotlib.pyplot as plt
+
+    figure = CHARTS[name](validation)
+    try:
+        return palette_png(figure)
+    finally:
+        plt.close(figure)
+
+
 def palette_png(figure) -> bytes:
     """The chart as a PNG of at most 256 colours, as the notebook's inline backend would draw it (tight box).
 

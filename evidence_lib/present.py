@@ -14,7 +14,7 @@ import pandas as pd
 
 from evidence_lib.area import TestedArea
 from evidence_lib.area_files import exception_table, results_document, write_area_files
-from evidence_lib.charts import CHARTS, STATUS_COLOURS, palette_png
+from evidence_lib.charts import CHARTS, STATUS_COLOURS, chart_png
 from evidence_lib.inventory import inventory as inventory_table
 from evidence_lib.project import shown_folder
 from evidence_lib.responses import COLUMNS as RESPONSE_COLUMNS
@@ -136,13 +136,12 @@ class ControlArea:
                                  f"{_table_html(rows[key + traced])}</details>"))
 
     def chart(self, name: str) -> None:
-        """A chart of the view behind a rule, where a person would rather look than read."""
-        import matplotlib.pyplot as plt
+        """A chart of the view behind a rule, where a person would rather look than read: the one the
+        run drew from this same validation when it prepared it, else drawn here."""
         from IPython.display import display
 
-        figure = CHARTS[name](self._validation())
-        display({"image/png": base64.b64encode(palette_png(figure)).decode("ascii")}, raw=True)
-        plt.close(figure)
+        png = self.tested.prepared_charts.get(name) or chart_png(name, self._validation())
+        display({"image/png": base64.b64encode(png).decode("ascii")}, raw=True)
 
     def conclusion(self) -> None:
         """A plain-text verdict per rule: stable on the same evidence, so nbval can check it."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import secrets
 import subprocess
 import tempfile
@@ -338,7 +339,8 @@ def _sharing_validation(tasks: list[NotebookTask], run_plan: RunPlan, shared_dir
     if not testing:
         return tasks
     requests = tuple(AreaRequest(run_plan.notebooks[t.notebook.name],
-                                 {k: v for k, v in t.parameters.items() if k in run_plan.parameters})
+                                 {k: v for k, v in t.parameters.items() if k in run_plan.parameters},
+                                 charts_drawn(t.notebook))
                      for t in testing)
     preparation = Preparation(run_plan.evidence_dir, run_plan.period.label, run_plan.as_of, requests, shared_dir)
     return [replace(t, after=preparation, ready=ready_marker(shared_dir, tuple(run_plan.notebooks[t.notebook.name])))
@@ -394,6 +396,21 @@ def _declared_parameters(notebook: Path) -> set[str]:
     import papermill
 
     return set(papermill.inspect_notebook(str(notebook)))
+
+
+_CHART_CALL = re.compile(r"""\.chart\(\s*["'](\w+)["']\s*\)""")
+
+
+def charts_drawn(notebook: Path) -> tuple[str, ...]:
+    """The charts a notebook's code cells draw (`area.chart("name")`), in order: what the run draws for
+    it beforehand. One it draws some other way is simply drawn by its kernel."""
+    import nbformat
+
+    from evidence_lib.charts import CHARTS
+
+    names = [m for cell in nbformat.read(notebook, as_version=4).cells if cell.cell_type == "code"
+             for m in _CHART_CALL.findall(cell.source)]
+    return tuple(dict.fromkeys(n for n in names if n in CHARTS))
 
 
 def _title(notebook: Path) -> str:

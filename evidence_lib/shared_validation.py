@@ -40,6 +40,8 @@ class AreaRequest:
 
     control_ids: tuple[str, ...]
     parameters: dict
+    #: the charts it draws (charts.CHARTS names): drawn once here, so that its kernel imports no matplotlib
+    charts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class SharedArea:
     key: str
     evidence: object  # EvidenceSet
     validation: object  # Validation
+    charts: dict  # chart name -> PNG bytes, as charts.chart_png draws them from this validation
 
 
 def as_of_stamp(as_of: str | None) -> pd.Timestamp | None:
@@ -92,6 +95,7 @@ def prepare_areas(folder: Path, period_label: str, as_of: str | None, requests: 
     Returns {notebook controls joined by ',' -> key}. Runs in one of the run's workers.
     """
     from evidence_lib.area import judge_area
+    from evidence_lib.charts import chart_png
     from evidence_lib.controls import load_catalog
     from evidence_lib.period import parse_period
     from evidence_lib.sources.folder import load_folder
@@ -103,7 +107,8 @@ def prepare_areas(folder: Path, period_label: str, as_of: str | None, requests: 
     for request in requests:
         validation = judge_area(evidence, period, request.control_ids, as_of=as_of,
                                 parameters=request.parameters, catalog=catalog)
-        _store(shared_dir / f"{keys[request.control_ids]}.pickle", (evidence, validation))
+        charts = {name: chart_png(name, validation) for name in request.charts}
+        _store(shared_dir / f"{keys[request.control_ids]}.pickle", (evidence, validation, charts))
         ready_marker(shared_dir, request.control_ids).touch()
     return {",".join(ids): key for ids, key in keys.items()}
 
@@ -125,8 +130,8 @@ def find_area(folder: Path, period_label: str, as_of: str | None, parameters: di
     if not path.is_file():
         return None
     with path.open("rb") as stream:
-        evidence, validation = pickle.load(stream)  # written by this run, into its private folder
-    return SharedArea(key, evidence, validation)
+        evidence, validation, charts = pickle.load(stream)  # written by this run, into its private folder
+    return SharedArea(key, evidence, validation, charts)
 
 
 def _store(path: Path, value: object) -> None:

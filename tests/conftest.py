@@ -97,7 +97,7 @@ def prepare_notebook_validations(folder: str) -> None:
     import papermill
 
     from evidence_lib.parameters import resolve_parameters
-    from evidence_lib.run import plan
+    from evidence_lib.run import charts_drawn, plan
     from evidence_lib.shared_validation import AreaRequest, prepare_areas
 
     known, requests = resolve_parameters(), []
@@ -105,7 +105,8 @@ def prepare_notebook_validations(folder: str) -> None:
         if controls and name != STANDALONE_NOTEBOOK:
             declared = papermill.inspect_notebook(str(NOTEBOOKS / name))
             requests.append(AreaRequest(tuple(controls), {k: ast.literal_eval(v["default"])
-                                                          for k, v in declared.items() if k in known}))
+                                                          for k, v in declared.items() if k in known},
+                                        charts_drawn(NOTEBOOKS / name)))
     prepare_areas(SAMPLE, PERIOD, None, requests, Path(folder))
 
 

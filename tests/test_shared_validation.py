@@ -14,6 +14,7 @@ import pytest
 
 from evidence_lib import area as tested_area
 from evidence_lib.area_files import exception_table, results_document
+from evidence_lib.charts import chart_png
 from evidence_lib.notebook_runner import NotebookTask, execute_tasks
 from evidence_lib.project import SAMPLES_DIR
 from evidence_lib.shared_validation import SHARED_DIR_VARIABLE, AreaRequest, area_key, find_area, prepare_areas
@@ -27,7 +28,7 @@ PARAMETERS = {"dormant_days": 60}  # not the default: the prepared result must f
 @pytest.fixture(scope="module")
 def shared_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("shared")
-    prepare_areas(SAMPLE, "2026-Q3", "2026-10-01", [AreaRequest(ACCESS, PARAMETERS)], folder)
+    prepare_areas(SAMPLE, "2026-Q3", "2026-10-01", [AreaRequest(ACCESS, PARAMETERS, ("days_since_login",))], folder)
     return folder
 
 
@@ -47,6 +48,8 @@ def test_a_notebook_finding_the_runs_key_shows_exactly_what_it_computes_alone(sh
     assert with_key == without
     assert exception_table(shared).equals(exception_table(alone))
     assert sum(r.exception_count for r in shared.tested().rules) > 0  # the comparison compared exceptions
+    assert alone.prepared_charts == {} and list(shared.prepared_charts) == ["days_since_login"]
+    assert shared.prepared_charts["days_since_login"] == chart_png("days_since_login", alone.tested())
 
 
 @pytest.mark.parametrize("changes", [{"parameters": {"dormant_days": 61}}, {"as_of": "2026-10-02"},
@@ -69,15 +72,37 @@ def test_the_key_names_every_evidence_file_and_the_controls(tmp_path):
     assert area_key(folder, "2026-Q3", None, {}, ACCESS) != before
 
 
-def test_a_kernel_that_finds_its_key_does_not_import_gx(shared_dir):
+def test_a_kernel_that_finds_its_key_imports_neither_gx_nor_matplotlib(shared_dir):
     script = (f"import sys; from evidence_lib.present import ControlArea; "
               f"area = ControlArea.open({list(ACCESS)!r}, period='2026-Q3', evidence_dir={str(SAMPLE)!r}, "
-              f"as_of='2026-10-01', parameters={PARAMETERS!r}); area.conclusion(); "
-              f"print(area.tested.status, 'great_expectations' in sys.modules)")
+              f"as_of='2026-10-01', parameters={PARAMETERS!r}); area.conclusion(); area.chart('days_since_login'); "
+              f"print(area.tested.status, 'great_expectations' in sys.modules, 'matplotlib' in sys.modules)")
     found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
                            env={**_environment(), SHARED_DIR_VARIABLE: str(shared_dir)})
     assert found.returncode == 0, found.stderr
-    assert found.stdout.split()[-2:] == ["exceptions", "False"]
+    assert found.stdout.split()[-3:] == ["exceptions", "False", "False"]
+
+
+def test_a_chart_the_run_drew_is_the_one_the_notebook_draws_alone_in_its_kernel(sample_run, tmp_path):
+    """Plain papermill (no run, nothing prepared: the kernel validates and draws with the inline backend)
+    against the package's report of the same notebook and defaults (drawn in the run's worker)."""
+    import base64
+
+    import nbformat
+
+    from evidence_lib.project import PROJECT_DIR
+
+    def charts(executed: Path) -> list[bytes]:
+        return [base64.b64decode(o["data"]["image/png"]) for c in nbformat.read(executed, 4).cells
+                if c.cell_type == "code" for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+
+    alone = tmp_path / "alone.ipynb"
+    finished = subprocess.run([sys.executable, "-m", "papermill", "notebooks/73_backups.ipynb", str(alone),
+                               "--no-progress-bar"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300,
+                              env=_environment())
+    assert finished.returncode == 0, finished.stderr
+    in_package = charts(sample_run[1] / "73_backups" / "executed.ipynb")
+    assert len(in_package) == 1 and charts(alone) == in_package
 
 
 def test_every_notebook_of_the_sample_run_used_the_runs_validation(sample_run):
