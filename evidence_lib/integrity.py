@@ -20,9 +20,8 @@ from functools import cache
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from evidence_lib.controls import Rule
+from evidence_lib.controls import Rule, catalog_spec
 from evidence_lib.identity import person_ids
 from evidence_lib.project import EXPECTATIONS_DIR
 from evidence_lib.sources.folder import EvidenceSet
@@ -78,7 +77,7 @@ class IntegrityCatalog:
 
 @cache
 def load_integrity(folder: Path = EXPECTATIONS_DIR) -> IntegrityCatalog:
-    spec = yaml.safe_load((folder / "controls.yaml").read_text(encoding="utf-8"))
+    spec = catalog_spec(folder)
     section = spec["integrity"]
     rules = []
     for rule_id, r in section["rules"].items():

@@ -8,7 +8,9 @@ outcomes in worker processes (notebook_runner.py); `write_package` builds the ma
 
 from __future__ import annotations
 
+import ast
 import getpass
+import json
 import os
 import re
 import secrets
@@ -314,10 +316,11 @@ def execute_plan(run_plan: RunPlan, builder: PackageBuilder, evidence: EvidenceS
     values = {"period": run_plan.period.label, "evidence_dir": str(run_plan.evidence_dir), "as_of": run_plan.as_of,
               "mask_pii": run_plan.mask_pii, "mask_key_file": key_file, "run_id": builder.run_id,
               **run_plan.parameters}
-    tasks = [_task(run_plan, name, control_ids, builder, values, generated_at, evidence.hashes)
-             for name, control_ids in run_plan.notebooks.items()]
+    outlines = {name: outline(run_plan.notebooks_dir / name) for name in run_plan.notebooks}
+    tasks = [_task(run_plan, name, outlines[name], builder, values, generated_at, evidence.hashes)
+             for name in run_plan.notebooks]
     with tempfile.TemporaryDirectory(prefix="evidence-shared-validation-") as shared_dir:  # mode 0700
-        tasks = _sharing_validation(tasks, run_plan, Path(shared_dir))
+        tasks = _sharing_validation(tasks, run_plan, outlines, Path(shared_dir))
         outcomes = sorted(execute_tasks(tasks, run_plan.jobs, progress, run_plan.period.label),
                           key=lambda o: o.name)
     _judge_inputs(outcomes, {**evidence.hashes, **evidence.read})
@@ -327,39 +330,39 @@ def execute_plan(run_plan: RunPlan, builder: PackageBuilder, evidence: EvidenceS
     return outcomes
 
 
-def _sharing_validation(tasks: list[NotebookTask], run_plan: RunPlan, shared_dir: Path) -> list[NotebookTask]:
-    """The tasks, those testing controls set to start after the run's one shared validation (shared_validation.py).
+def _sharing_validation(tasks: list[NotebookTask], run_plan: RunPlan, outlines: dict[str, NotebookOutline],
+                        shared_dir: Path) -> list[NotebookTask]:
+    """The tasks, each to take its part of the run's one shared validation (shared_validation.py): the
+    folder loaded once, and for a notebook testing controls, their verdicts.
 
     Each request is what the notebook will open: its controls and the thresholds it declares, with
     the values the run passes it (a notebook passing other values computes its own result).
     """
-    from evidence_lib.shared_validation import AreaRequest, ready_marker
+    from evidence_lib.shared_validation import AreaRequest
 
-    testing = [t for t in tasks if run_plan.notebooks[t.notebook.name]]
-    if not testing:
+    if not tasks:
         return tasks
     requests = tuple(AreaRequest(run_plan.notebooks[t.notebook.name],
                                  {k: v for k, v in t.parameters.items() if k in run_plan.parameters},
-                                 charts_drawn(t.notebook))
-                     for t in testing)
+                                 outlines[t.notebook.name].charts)
+                     for t in tasks)
     preparation = Preparation(run_plan.evidence_dir, run_plan.period.label, run_plan.as_of, requests, shared_dir)
-    return [replace(t, after=preparation, ready=ready_marker(shared_dir, tuple(run_plan.notebooks[t.notebook.name])))
-            if run_plan.notebooks[t.notebook.name] else t for t in tasks]
+    return [replace(t, after=preparation) for t in tasks]
 
 
-def _task(run_plan: RunPlan, name: str, control_ids: tuple[str, ...], builder: PackageBuilder, values: dict,
+def _task(run_plan: RunPlan, name: str, notebook_outline: NotebookOutline, builder: PackageBuilder, values: dict,
           generated_at: str, evidence_hashes: dict) -> NotebookTask:
     notebook = run_plan.notebooks_dir / name
     folder = builder.work_dir / notebook.stem
     folder.mkdir()
-    declared = _declared_parameters(notebook)
+    declared = notebook_outline.parameters
     values = {**values, "results_dir": str(folder)}
     # The key file's path is for the kernel only: the package shows that masking was on, not where the key is.
     shown = {k: v for k, v in values.items() if k in declared and k not in ("results_dir", "run_id", "mask_key_file")}
     parsed = run_plan.period
     return NotebookTask(notebook, folder, {k: v for k, v in values.items() if k in declared}, header={
-        "title": f"{_title(notebook)} — {parsed.label}",
-        "controls": [{"control": c, "title": run_plan.catalog.control(c).title} for c in control_ids],
+        "title": f"{notebook_outline.title} — {parsed.label}",
+        "controls": [{"control": c, "title": run_plan.catalog.control(c).title} for c in run_plan.notebooks[name]],
         "period": f"{parsed.label} ({parsed.start} to {parsed.end})", "run_id": builder.run_id,
         "generated_at": generated_at, "prepared_by": run_plan.preparer, "parameters": shown,
         "inputs": evidence_hashes,
@@ -392,31 +395,50 @@ def _relative(name: str) -> str:
     return Path(os.path.normpath(name)).as_posix()
 
 
-def _declared_parameters(notebook: Path) -> set[str]:
-    import papermill
-
-    return set(papermill.inspect_notebook(str(notebook)))
-
-
 _CHART_CALL = re.compile(r"""\.chart\(\s*["'](\w+)["']\s*\)""")
 
 
-def charts_drawn(notebook: Path) -> tuple[str, ...]:
-    """The charts a notebook's code cells draw (`area.chart("name")`), in order: what the run draws for
-    it beforehand. One it draws some other way is simply drawn by its kernel."""
-    import nbformat
+@dataclass(frozen=True)
+class NotebookOutline:
+    """What a run needs to know of a notebook before executing it, from one read of its file."""
 
+    #: its first '# ' heading (else the file's stem): the report's title
+    title: str
+    #: the names its cell tagged 'parameters' assigns: the values papermill may pass it
+    parameters: frozenset[str]
+    #: the charts its code draws (`area.chart("name")`), in order: what the run draws for it beforehand.
+    #: One it draws some other way is simply drawn by its kernel.
+    charts: tuple[str, ...]
+
+
+def outline(notebook: Path) -> NotebookOutline:
+    """The notebook's outline, read as JSON: the run's own process imports neither nbformat nor papermill
+    (seconds before the first worker starts), and papermill itself validates the notebook when it runs it."""
     from evidence_lib.charts import CHARTS
 
-    names = [m for cell in nbformat.read(notebook, as_version=4).cells if cell.cell_type == "code"
-             for m in _CHART_CALL.findall(cell.source)]
-    return tuple(dict.fromkeys(n for n in names if n in CHARTS))
+    cells = [(c.get("cell_type"), _source(c), c.get("metadata", {}).get("tags", []))
+             for c in json.loads(Path(notebook).read_text(encoding="utf-8")).get("cells", [])]
+    title = next((s.splitlines()[0][2:].strip() for kind, s, _ in cells if kind == "markdown" and s.startswith("# ")),
+                 Path(notebook).stem)
+    parameters = next((_assigned_names(s) for kind, s, tags in cells if kind == "code" and "parameters" in tags),
+                      frozenset())
+    charts = [m for kind, s, _ in cells if kind == "code" for m in _CHART_CALL.findall(s)]
+    return NotebookOutline(title, parameters, tuple(dict.fromkeys(n for n in charts if n in CHARTS)))
 
 
-def _title(notebook: Path) -> str:
-    import nbformat
+def _source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
 
-    for cell in nbformat.read(notebook, as_version=4).cells:
-        if cell.cell_type == "markdown" and cell.source.startswith("# "):
-            return cell.source.splitlines()[0][2:].strip()
-    return notebook.stem
+
+def _assigned_names(source: str) -> frozenset[str]:
+    """The names a parameters cell assigns at its top level (with or without a type annotation), as
+    papermill's inspection finds them. A cell that is not Python declares nothing: the notebook then
+    fails on that cell when it runs, and says so."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return frozenset()
+    targets = [t for node in tree.body for t in (node.targets if isinstance(node, ast.Assign)
+                                                 else [node.target] if isinstance(node, ast.AnnAssign) else [])]
+    return frozenset(t.id for t in targets if isinstance(t, ast.Name))

@@ -8,7 +8,9 @@ period, the as-of time, the resolved parameters and the controls. A notebook (Te
 computes the same key from what it was given and takes the stored result only when the keys
 match; otherwise, or when opened alone in JupyterLab or run by plain papermill, it computes the
 result itself. Either way the verdicts are the same, and a notebook that finds its key does not
-import GX.
+import GX. The run starts notebooks beside the preparation (a worker would otherwise sit idle while
+it runs): a kernel whose part is not stored yet waits for it while the run's `preparing` file says
+the preparation is under way.
 
 The folder is named to the notebook's kernel by an environment variable set in the run's own
 worker processes (never in the user's environment); it is created private (mode 0700) and
@@ -21,6 +23,7 @@ import hashlib
 import json
 import os
 import pickle
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -31,6 +34,8 @@ from evidence_lib.project import EXPECTATIONS_DIR
 
 #: the environment variable naming the run's shared-validation folder, set in the run's workers only
 SHARED_DIR_VARIABLE = "EVIDENCE_SHARED_VALIDATION"
+#: how often a kernel started beside the run's preparation looks for its part
+WAIT_POLL_SECONDS = 0.05
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -104,29 +109,33 @@ def prepare_areas(folder: Path, period_label: str, as_of: str | None, requests: 
     keys = {request.control_ids: area_key(folder, period_label, as_of, request.parameters, request.control_ids)
             for request in requests}
     evidence = load_folder(Path(folder))
-    for request in requests:
+    # A notebook testing no control (the inventory) needs no validation: it is stored before GX is imported.
+    for request in sorted(requests, key=lambda r: bool(r.control_ids)):
         validation = judge_area(evidence, period, request.control_ids, as_of=as_of,
                                 parameters=request.parameters, catalog=catalog)
         charts = {name: chart_png(name, validation) for name in request.charts}
         _store(shared_dir / f"{keys[request.control_ids]}.pickle", (evidence, validation, charts))
-        ready_marker(shared_dir, request.control_ids).touch()
     return {",".join(ids): key for ids, key in keys.items()}
 
 
-def ready_marker(shared_dir: Path, control_ids: tuple[str, ...]) -> Path:
-    """The file whose presence says one request's result is stored: the run starts that notebook then,
-    without waiting for the other notebooks' results."""
-    return Path(shared_dir) / ("ready-" + "-".join(control_ids))
+def preparing_marker(shared_dir: Path) -> Path:
+    """The file whose presence says the run's preparation is under way: the run creates it before handing
+    the preparation to a worker and removes it when the preparation has ended, however it ended."""
+    return Path(shared_dir) / "preparing"
 
 
 def find_area(folder: Path, period_label: str, as_of: str | None, parameters: dict,
               control_ids: tuple[str, ...]) -> SharedArea | None:
     """The run's prepared result for this notebook, when a run prepared one under the same key; else None."""
     shared_dir = os.environ.get(SHARED_DIR_VARIABLE)
-    if not shared_dir or not control_ids:
+    if not shared_dir:
         return None
     key = area_key(folder, period_label, as_of, parameters, control_ids)
-    path = Path(shared_dir) / f"{key}.pickle"
+    path, preparing = Path(shared_dir) / f"{key}.pickle", preparing_marker(Path(shared_dir))
+    # The kernel started beside the preparation: its part may be stored in a moment. Once the preparation
+    # is over, a part still absent was never prepared (other parameters, or the preparation failed).
+    while not path.is_file() and preparing.exists():
+        time.sleep(WAIT_POLL_SECONDS)
     if not path.is_file():
         return None
     with path.open("rb") as stream:

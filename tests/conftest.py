@@ -97,7 +97,7 @@ def prepare_notebook_validations(folder: str) -> None:
     import papermill
 
     from evidence_lib.parameters import resolve_parameters
-    from evidence_lib.run import charts_drawn, plan
+    from evidence_lib.run import outline, plan
     from evidence_lib.shared_validation import AreaRequest, prepare_areas
 
     known, requests = resolve_parameters(), []
@@ -106,7 +106,7 @@ def prepare_notebook_validations(folder: str) -> None:
             declared = papermill.inspect_notebook(str(NOTEBOOKS / name))
             requests.append(AreaRequest(tuple(controls), {k: ast.literal_eval(v["default"])
                                                           for k, v in declared.items() if k in known},
-                                        charts_drawn(NOTEBOOKS / name)))
+                                        outline(NOTEBOOKS / name).charts))
     prepare_areas(SAMPLE, PERIOD, None, requests, Path(folder))
 
 

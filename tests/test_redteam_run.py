@@ -79,7 +79,7 @@ def with_stand_ins(monkeypatch, tmp_path):
         monkeypatch.setitem(run_period.__kwdefaults__, "notebooks_dir", notebooks)
         # The stand-ins never open a ControlArea: the run's shared validation (GX, every export loaded and
         # validated, in a worker: seconds) would be prepared for nobody. test_shared_validation tests it.
-        monkeypatch.setattr("evidence_lib.run._sharing_validation", lambda tasks, run_plan, shared_dir: tasks)
+        monkeypatch.setattr("evidence_lib.run._sharing_validation", lambda tasks, *_: tasks)
         return notebooks
     return install
 

@@ -138,7 +138,7 @@ def test_the_preparer_option_reaches_the_manifest_and_a_blank_one_is_refused(run
     from tests.test_redteam_run import stand_in_notebooks  # notebooks that finish in a second
 
     monkeypatch.setitem(run_period.__kwdefaults__, "notebooks_dir", stand_in_notebooks(tmp_path / "notebooks"))
-    monkeypatch.setattr("evidence_lib.run._sharing_validation", lambda tasks, run_plan, shared_dir: tasks)  # unread
+    monkeypatch.setattr("evidence_lib.run._sharing_validation", lambda tasks, *_: tasks)  # unread
     out = tmp_path / "out"
     blank = run_cli("run", "--period", PERIOD, "--evidence-dir", SAMPLE, "--out", out, "--only", "CC1.4",
                     "--preparer", " ")
@@ -296,7 +296,7 @@ def test_a_notebook_that_raises_yields_exit_2_an_error_row_and_html_showing_the_
     from tests.test_redteam_run import stand_in_notebooks
 
     notebooks = stand_in_notebooks(tmp_path / "notebooks", before='raise RuntimeError("planted failure in the middle")')
-    monkeypatch.setattr("evidence_lib.run._sharing_validation", lambda tasks, run_plan, shared_dir: tasks)
+    monkeypatch.setattr("evidence_lib.run._sharing_validation", lambda tasks, *_: tasks)
     result = run_period(PERIOD, evidence_dir=SAMPLE, out=tmp_path / "out", only=("CC1.4",), notebooks_dir=notebooks,
                         progress=False)
     assert result.exit_code == 2

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,14 @@ from evidence_lib.area_files import exception_table, results_document
 from evidence_lib.charts import chart_png
 from evidence_lib.notebook_runner import NotebookTask, execute_tasks
 from evidence_lib.project import SAMPLES_DIR
-from evidence_lib.shared_validation import SHARED_DIR_VARIABLE, AreaRequest, area_key, find_area, prepare_areas
+from evidence_lib.shared_validation import (
+    SHARED_DIR_VARIABLE,
+    AreaRequest,
+    area_key,
+    find_area,
+    prepare_areas,
+    preparing_marker,
+)
 from evidence_lib.sources.folder import read_declaration
 
 SAMPLE = SAMPLES_DIR / "2026-Q3"
@@ -28,7 +36,8 @@ PARAMETERS = {"dormant_days": 60}  # not the default: the prepared result must f
 @pytest.fixture(scope="module")
 def shared_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("shared")
-    prepare_areas(SAMPLE, "2026-Q3", "2026-10-01", [AreaRequest(ACCESS, PARAMETERS, ("days_since_login",))], folder)
+    prepare_areas(SAMPLE, "2026-Q3", "2026-10-01", [AreaRequest(ACCESS, PARAMETERS, ("days_since_login",)),
+                                                    AreaRequest((), {})], folder)
     return folder
 
 
@@ -50,6 +59,18 @@ def test_a_notebook_finding_the_runs_key_shows_exactly_what_it_computes_alone(sh
     assert sum(r.exception_count for r in shared.tested().rules) > 0  # the comparison compared exceptions
     assert alone.prepared_charts == {} and list(shared.prepared_charts) == ["days_since_login"]
     assert shared.prepared_charts["days_since_login"] == chart_png("days_since_login", alone.tested())
+
+
+def test_the_inventory_taking_the_runs_loaded_evidence_shows_exactly_what_it_loads_alone(shared_dir, monkeypatch):
+    options = {"period": "2026-Q3", "evidence_dir": str(SAMPLE), "as_of": "2026-10-01"}
+    alone = tested_area.TestedArea.open([], **options)
+    monkeypatch.setenv(SHARED_DIR_VARIABLE, str(shared_dir))
+    shared = tested_area.TestedArea.open([], **options)
+
+    assert alone.shared_key is None and shared.shared_key is not None and shared.validation is None
+    with_key, without = results_document(shared), results_document(alone)
+    assert with_key.pop("shared_validation") == shared.shared_key and without.pop("shared_validation") is None
+    assert with_key == without and len(without["inventory"]) > 20  # every export of the sample, hashed
 
 
 @pytest.mark.parametrize("changes", [{"parameters": {"dormant_days": 61}}, {"as_of": "2026-10-02"},
@@ -112,7 +133,7 @@ def test_every_notebook_of_the_sample_run_used_the_runs_validation(sample_run):
     manifest = json.loads((run_dir / "manifest.json").read_text())
     recorded = {n["name"]: n["shared_validation"] for n in manifest["notebooks"]}
     assert recorded == used  # the manifest says which notebooks took the run's validation, under which key
-    assert used.pop("00_inventory") is None  # tests no control: loads the folder itself, no GX
+    assert "00_inventory" in used  # tests no control, and takes the evidence the run loaded
     assert used and all(len(key or "") == 64 for key in used.values()), used
     assert len(set(used.values())) == len(used)  # one key per set of controls
 
@@ -124,37 +145,71 @@ def _environment() -> dict:
 
 
 @dataclass(frozen=True)
-class _PreparesOnePartThenWaits:
-    """A preparation (run in a worker) that stores one notebook's part, then waits for that notebook's
-    results before it finishes: only a run that starts a notebook on its own part ever lets it finish."""
+class _WaitsForTheNotebook:
+    """A preparation (run in a worker) that ends only once a notebook of the run has written its results:
+    only a run that starts its notebooks beside the preparation ever lets it end early."""
 
     shared_dir: Path
-    ready: Path
     results: Path
 
     def __call__(self) -> dict:
-        self.ready.touch()
         deadline = time.monotonic() + 120
         while not self.results.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
-        (self.ready.parent / ("notebook ran first" if self.results.exists() else "notebook waited")).touch()
+        (self.shared_dir / ("notebook ran first" if self.results.exists() else "notebook waited")).touch()
         return {}
 
 
-def test_a_notebook_starts_once_its_own_part_is_prepared_not_the_whole_preparation(tmp_path):
+def test_notebooks_start_beside_the_preparation_and_the_run_says_when_it_is_over(tmp_path):
     from tests.test_redteam_run import stand_in_notebooks
 
     notebooks, shared = stand_in_notebooks(tmp_path / "notebooks"), tmp_path / "shared"
     shared.mkdir()
     folder = tmp_path / "40_people"
     folder.mkdir()
-    preparation = _PreparesOnePartThenWaits(shared, shared / "ready-CC1.4-CC2.2", folder / "results.json")
+    preparation = _WaitsForTheNotebook(shared, folder / "results.json")
     task = NotebookTask(notebooks / "40_people.ipynb", folder, {"period": "2026-Q3", "evidence_dir": str(SAMPLE),
                                                                 "results_dir": str(folder)},
                         header={"title": "stand-in", "controls": [], "period": "2026-Q3", "run_id": "test",
                                 "generated_at": "2026-10-01T00:00:00+00:00", "prepared_by": "tests",
                                 "parameters": {}, "inputs": {}},
-                        after=preparation, ready=preparation.ready)
+                        after=preparation)
     [outcome] = execute_tasks([task], jobs=2, progress=False, label="2026-Q3")
     assert outcome.status == "pass", outcome.error
-    assert sorted(p.name for p in shared.iterdir()) == ["notebook ran first", "ready-CC1.4-CC2.2"]
+    assert sorted(p.name for p in shared.iterdir()) == ["notebook ran first"]  # and no longer 'preparing'
+
+
+def _in_a_moment(action) -> threading.Thread:
+    thread = threading.Thread(target=lambda: (time.sleep(0.5), action()))
+    thread.start()
+    return thread
+
+
+def test_a_kernel_started_beside_the_preparation_waits_for_its_part(shared_dir, tmp_path, monkeypatch):
+    run_folder = tmp_path / "run"
+    run_folder.mkdir()
+    preparing_marker(run_folder).touch()
+    monkeypatch.setenv(SHARED_DIR_VARIABLE, str(run_folder))
+    asked = {"folder": SAMPLE, "period_label": "2026-Q3", "as_of": "2026-10-01", "parameters": PARAMETERS,
+             "control_ids": ACCESS}
+    key = area_key(**asked)
+
+    def store() -> None:  # as the preparation stores a part: written aside, then renamed
+        shutil.copyfile(shared_dir / f"{key}.pickle", run_folder / "part.partial")
+        (run_folder / "part.partial").replace(run_folder / f"{key}.pickle")
+
+    started, storing = time.monotonic(), _in_a_moment(store)
+    found = find_area(**asked)
+    storing.join()
+    assert found is not None and found.key == key and time.monotonic() - started >= 0.5
+
+
+def test_a_kernel_whose_part_never_comes_computes_it_once_the_preparation_is_over(tmp_path, monkeypatch):
+    run_folder = tmp_path / "run"
+    run_folder.mkdir()
+    preparing_marker(run_folder).touch()
+    monkeypatch.setenv(SHARED_DIR_VARIABLE, str(run_folder))
+    started, ending = time.monotonic(), _in_a_moment(preparing_marker(run_folder).unlink)
+    found = find_area(SAMPLE, "2026-Q3", "2026-10-01", PARAMETERS, ACCESS)
+    ending.join()
+    assert found is None and time.monotonic() - started >= 0.5
