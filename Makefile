@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# byte-compiled once: where PYTHONDONTWRITEBYTECODE is set, every kernel would compile the project again
+	$(BIN)/python -m compileall -q evidence_lib >/dev/null
 	touch $@
 
 demo: $(STAMP)  ## run every notebook on the sample company's period and write its evidence package under out/
