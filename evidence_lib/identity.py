@@ -27,7 +27,9 @@ _SPACES = re.compile(r"\s+")
 def lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
     """table[key] for each key, aligned to the keys; keeps the table's dtype even when empty."""
     if not table.index.is_unique:
-        table.reindex(keys.values)  # raises, as a lookup in an ambiguous table should
+        repeated = table.index[table.index.duplicated()].unique()
+        raise ValueError(f"a lookup in an ambiguous table: {len(repeated)} key(s) stand for more than one "
+                         f"value, e.g. {list(repeated[:3])}")
     found = table.reset_index(drop=True).reindex(positions(keys.values, table.index))
     return pd.Series(found.array, index=keys.index)
 

@@ -87,3 +87,16 @@ def test_an_address_listed_twice_names_one_person_unless_two_people_have_it():
     # E1's two rows are one person; a row without an employee id is no second person; E3 and E4 are two
     assert result["resolved_by"].tolist() == ["email", "username", "ambiguous"]
     assert result["owner_employee_id"].tolist()[:2] == ["E1", "E2"]
+
+
+def test_a_lookup_in_an_ambiguous_table_is_refused_naming_the_repeated_keys():
+    import pandas as pd
+    import pytest
+
+    from evidence_lib.identity import lookup
+
+    table = pd.Series(["p1", "p2", "p3"], index=pd.Index(["a@x.com", "b@x.com", "a@x.com"]))
+    with pytest.raises(ValueError, match=r"1 key\(s\) stand for more than one value, e.g. \['a@x.com'\]"):
+        lookup(pd.Series(["b@x.com"]), table)
+    found = lookup(pd.Series(["b@x.com", "c@x.com"]), table.iloc[:2])
+    assert found.iloc[0] == "p2" and pd.isna(found.iloc[1])  # a key not in the table finds nothing
