@@ -9,13 +9,12 @@ gaps.csv and runs.csv. Its manifest names every package it read with that packag
 from __future__ import annotations
 
 import base64
-import io
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from evidence_lib.charts import STATUS_COLOURS
+from evidence_lib.charts import STATUS_COLOURS, palette_png
 from evidence_lib.history import (
     HISTORY_KIND,
     LEFT,
@@ -143,11 +142,10 @@ def trend_chart(history: WindowHistory, control: str) -> str:
             axes.axvspan(labels.index(gap) - 0.4, labels.index(gap) + 0.4, color=STATUS_COLOURS["error"], alpha=0.08)
         if len(rows):
             axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", bbox_inches="tight", metadata={"Software": None})
+        drawn = palette_png(figure)  # as a report's charts: flat colours exact, a third of the bytes
     finally:
         plt.close(figure)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(drawn).decode("ascii")
 
 
 def history(runs_dir: Path, *, window: str | None = None, entity: str | None = None, out: Path | None = None,

@@ -2,8 +2,10 @@
 PackageBuilder (no notebook runs), so every expected value below is what was planted, counted by hand."""
 
 import ast
+import base64
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -212,6 +214,8 @@ def test_the_history_package_is_offline_hashed_verifiable_and_never_overwritten(
     page = (first / "index.html").read_text()
     assert "http://" not in page and "https://" not in page and "<script" not in page
     assert page.count('src="data:image/png;base64,') == 2  # one trend chart per control
+    charts = [base64.b64decode(b) for b in re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)]
+    assert {chart[25] for chart in charts} == {3}  # PNG colour type 3: a palette image, as a report's charts
     matrix = pd.read_csv(first / "matrix.csv")
     assert len(matrix) == len(history.matrix)
     changes = pd.read_csv(first / "changes.csv")
