@@ -76,11 +76,39 @@ class NotebookOutcome:
 UNUSED_SLOW_IMPORTS = ("rfc3987_syntax",)
 
 
+#: modules GX imports at its own import only for an expectation no suite here uses (KL divergence's
+#: scipy.stats): over a second of a preparation's CPU, loaded on first use instead. Only modules their
+#: importers reach as `from package import module` can wait: a plain `import module` reads the
+#: module's __spec__, which loads it at once (altair, imported by the same GX module, is such a case).
+DEFERRED_IMPORTS = ("scipy.stats",)
+
+
 def skip_unused_slow_imports() -> None:
-    """In a process of ours (the CLI, a run's worker), make those imports fail as absent (their importers
-    suppress ImportError and go without); a module already imported stays."""
+    """In a process of ours (the CLI, a run's worker), make UNUSED_SLOW_IMPORTS fail as absent (their
+    importers suppress ImportError and go without) and DEFERRED_IMPORTS load on first use (a module object
+    stands in until an attribute is read); a module already imported stays."""
     for name in UNUSED_SLOW_IMPORTS:
         sys.modules.setdefault(name, None)
+    for name in DEFERRED_IMPORTS:
+        _import_on_first_use(name)
+
+
+def _import_on_first_use(name: str) -> None:
+    """importlib's LazyLoader: the module is bound at import, executed when first touched."""
+    import importlib.util
+
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)  # imports the parent package, if any (scipy's is light)
+    if spec is None or spec.loader is None:
+        return
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    parent, _, child = name.rpartition(".")
+    if parent:
+        setattr(sys.modules[parent], child, module)
 
 
 def default_jobs() -> int:

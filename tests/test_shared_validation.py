@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -213,3 +214,18 @@ def test_a_kernel_whose_part_never_comes_computes_it_once_the_preparation_is_ove
     found = find_area(SAMPLE, "2026-Q3", "2026-10-01", PARAMETERS, ACCESS)
     ending.join()
     assert found is None and time.monotonic() - started >= 0.5
+
+
+def test_a_run_worker_imports_gx_without_scipy_stats_until_it_is_used():
+    """GX imports scipy.stats for an expectation no suite uses; a run's worker defers it (skip_unused_slow_imports)."""
+    script = ("import sys; from evidence_lib.notebook_runner import skip_unused_slow_imports; "
+              "skip_unused_slow_imports(); import great_expectations; "
+              "print('scipy.stats._stats_py' in sys.modules, 'rfc3987_syntax' in sys.modules and "
+              "sys.modules['rfc3987_syntax'] is None); "
+              "from scipy import stats; print(stats.entropy([0.5, 0.5], [0.9, 0.1]))")
+    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert found.returncode == 0, found.stderr
+    deferred, skipped, entropy = found.stdout.split()[-3:]
+    assert (deferred, skipped) == ("False", "True")
+    # used, it is the real module: KL divergence of (1/2, 1/2) from (9/10, 1/10), by hand
+    assert float(entropy) == pytest.approx(0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(0.5 / 0.1))
