@@ -55,7 +55,9 @@ def manifest_document(run_plan: RunPlan, run_id: str, outcomes: list[NotebookOut
         "notebooks": [{"name": o.name, "status": o.status, "seconds": o.seconds, "error": o.error,
                        "has_results": o.has_results,
                        # the key of the run's validation the notebook took (shared_validation.py), else None
-                       "shared_validation": o.results.get("shared_validation")} for o in outcomes],
+                       "shared_validation": o.results.get("shared_validation"),
+                       # its kernel replayed the cells the run's worker computed for it (recorded.py)
+                       "cells_replayed": o.cells_replayed} for o in outcomes],
         "controls": _control_rows(outcomes, run_plan.notebooks, run_plan.catalog),
         "integrity": _integrity_rows(outcomes),
     }

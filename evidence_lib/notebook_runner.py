@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
+from evidence_lib.recorded import replayed_marker
 from evidence_lib.render import render_failure_page, render_report
 from evidence_lib.results import ERROR, EXIT_CODES
 
@@ -55,6 +56,8 @@ class NotebookTask:
     cell_timeout: int = 1800
     #: the run's shared validation, prepared beside it, that its kernel takes its part of (None: none)
     after: Preparation | None = None
+    #: what the notebook opens (a shared_validation.AreaRequest): its cells are recorded for its kernel
+    area: object | None = None
 
 
 @dataclass
@@ -64,6 +67,8 @@ class NotebookOutcome:
     seconds: float
     error: str = ""
     results: dict = field(default_factory=dict)
+    #: its kernel replayed the cells this worker had recorded for it (recorded.py), rather than computing them
+    cells_replayed: bool = False
 
     @property
     def has_results(self) -> bool:
@@ -134,6 +139,7 @@ def run_notebook(task: NotebookTask) -> NotebookOutcome:
     name = task.folder.name
     executed = task.folder / "executed.ipynb"
     error = ""
+    recording = _record_cells(task)
     # IPC sockets in a private folder: parallel kernels never race for TCP ports.
     with tempfile.TemporaryDirectory(prefix="evk-") as sockets:
         config = Config({"KernelManager": {"transport": "ipc", "ip": f"{sockets}/kernel"}})
@@ -163,7 +169,32 @@ def run_notebook(task: NotebookTask) -> NotebookOutcome:
         render_failure_page(task.folder / "report.html", header=header, error=f"{error}\n{_one_line(exc)}")
         error = error or f"rendering failed: {_one_line(exc)}"
         status = ERROR
-    return NotebookOutcome(name, status, round(time.perf_counter() - started, 2), error, results)
+    replayed = recording is not None and replayed_marker(recording).exists()
+    return NotebookOutcome(name, status, round(time.perf_counter() - started, 2), error, results, replayed)
+
+
+#: the arguments a notebook opens its area with that papermill passes it as they are
+OPEN_ARGUMENTS = ("period", "evidence_dir", "as_of", "mask_pii", "mask_key_file", "run_id")
+
+
+def _record_cells(task: NotebookTask) -> Path | None:
+    """The notebook's cells shown here and recorded, for its kernel to replay without importing pandas
+    (recorded.py): this worker imports it once for all its notebooks. The worker, not the kernel, waits
+    for the notebook's part of the run's preparation. Anything that fails leaves no recording: the
+    kernel then opens the area itself and shows the error where the notebook shows it."""
+    if task.after is None or task.area is None:
+        return None
+    from evidence_lib.recorded import record_cells
+    from evidence_lib.showing import ShownArea
+
+    options = {k: task.parameters[k] for k in OPEN_ARGUMENTS if k in task.parameters}
+    options["parameters"] = dict(task.area.parameters)
+    try:
+        area = ShownArea.open(task.area.control_ids, **options)
+        return record_cells(area, task.area.control_ids, task.area.charts, options, Path(task.after.shared_dir))
+    except Exception:  # the kernel computes what could not be recorded, and shows why
+        logging.getLogger(__name__).debug("cells of %s not recorded", task.notebook.name, exc_info=True)
+        return None
 
 
 def _one_line(exc: BaseException) -> str:

@@ -347,7 +347,8 @@ def _sharing_validation(tasks: list[NotebookTask], run_plan: RunPlan, outlines: 
                                  outlines[t.notebook.name].charts)
                      for t in tasks)
     preparation = Preparation(run_plan.evidence_dir, run_plan.period.label, run_plan.as_of, requests, shared_dir)
-    return [replace(t, after=preparation) for t in tasks]
+    return [replace(t, after=preparation, area=request if outlines[t.notebook.name].opens_area else None)
+            for t, request in zip(tasks, requests, strict=True)]
 
 
 def _task(run_plan: RunPlan, name: str, notebook_outline: NotebookOutline, builder: PackageBuilder, values: dict,
@@ -409,6 +410,8 @@ class NotebookOutline:
     #: the charts its code draws (`area.chart("name")`), in order: what the run draws for it beforehand.
     #: One it draws some other way is simply drawn by its kernel.
     charts: tuple[str, ...]
+    #: its code opens a control area (`ControlArea.open(`): the run's worker records its cells beforehand
+    opens_area: bool = False
 
 
 def outline(notebook: Path) -> NotebookOutline:
@@ -423,7 +426,8 @@ def outline(notebook: Path) -> NotebookOutline:
     parameters = next((_assigned_names(s) for kind, s, tags in cells if kind == "code" and "parameters" in tags),
                       frozenset())
     charts = [m for kind, s, _ in cells if kind == "code" for m in _CHART_CALL.findall(s)]
-    return NotebookOutline(title, parameters, tuple(dict.fromkeys(n for n in charts if n in CHARTS)))
+    opens_area = any(kind == "code" and "ControlArea.open(" in s for kind, s, _ in cells)
+    return NotebookOutline(title, parameters, tuple(dict.fromkeys(n for n in charts if n in CHARTS)), opens_area)
 
 
 def _source(cell: dict) -> str:

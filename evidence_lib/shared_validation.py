@@ -27,8 +27,7 @@ import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from evidence_lib.project import EXPECTATIONS_DIR
 
@@ -37,6 +36,9 @@ SHARED_DIR_VARIABLE = "EVIDENCE_SHARED_VALIDATION"
 #: how often a kernel started beside the run's preparation looks for its part
 WAIT_POLL_SECONDS = 0.05
 PACKAGE_DIR = Path(__file__).resolve().parent
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class SharedArea:
 
 def as_of_stamp(as_of: str | None) -> pd.Timestamp | None:
     """An as-of text as the UTC time the rules use (None: the evidence's export time, decided by validate)."""
+    import pandas as pd
+
     if as_of is None:
         return None
     stamp = pd.Timestamp(as_of)

@@ -44,8 +44,15 @@ def test_a_notebook_written_elsewhere_is_read_as_papermill_reads_it(tmp_path):
     assert read.parameters == {"period", "threshold", "owners", "label"} == set(papermill.inspect_notebook(str(path)))
     assert read.title == "Access review"
     assert read.charts == ("days_since_login",)  # once, known charts only
+    assert not read.opens_area  # no ControlArea.open: nothing of it for the run's worker to record
 
 
 def test_a_notebook_without_a_parameters_cell_or_title_declares_nothing(tmp_path):
     path = _notebook(tmp_path, [nbformat.v4.new_code_cell("x = 1")])
     assert outline(path).parameters == frozenset() and outline(path).title == "someone_elses"
+
+
+def test_the_notebooks_opening_a_control_area_are_those_whose_cells_a_run_records():
+    opening = {p.stem for p in NOTEBOOKS_DIR.glob("*.ipynb") if outline(p).opens_area}
+    # every control notebook and the inventory; the exploration notebook follows a trail instead
+    assert opening == {p.stem for p in NOTEBOOKS_DIR.glob("[0-7]*.ipynb")} and "90_explore" not in opening

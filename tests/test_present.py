@@ -87,7 +87,8 @@ def test_notebook_is_committed_without_outputs_except_checked_cells(path):
 
 @pytest.fixture(scope="module")
 def sample_validation():
-    from evidence_lib import load_folder, parse_period, validate
+    from evidence_lib import load_folder, parse_period
+    from evidence_lib.validate import validate
 
     return validate(load_folder(SAMPLE), parse_period(PERIOD))
 
@@ -102,7 +103,7 @@ def sample_validation():
 def test_each_chart_draws_its_rule_threshold_and_its_population(sample_validation, name, threshold, points):
     import matplotlib.pyplot as plt
 
-    from evidence_lib.present import CHARTS
+    from evidence_lib.showing import CHARTS
 
     figure = CHARTS[name](sample_validation)
     axes = figure.axes[0]
@@ -139,7 +140,7 @@ def test_plain_papermill_from_the_project_folder_runs_a_notebook_with_its_defaul
 
 
 def test_a_table_is_stored_as_one_compact_html_table_with_its_cells_escaped():
-    from evidence_lib.present import _table_html
+    from evidence_lib.showing import _table_html
 
     frame = pd.DataFrame({"account_id": ["<b>ann</b>", "bob & co"], "days": [1.5, None]})
     expected = ('<table class="dataframe evidence-table"><thead><tr style="text-align: left;"><th>account_id</th>'
@@ -174,7 +175,7 @@ def test_a_chart_png_keeps_every_flat_colour_exact_and_carries_only_the_colours_
     from PIL import Image
 
     from evidence_lib.charts import STATUS_COLOURS, palette_png
-    from evidence_lib.present import CHARTS
+    from evidence_lib.showing import CHARTS
 
     figure = CHARTS["vendor_review_age"](sample_validation)  # bars in the status colours
     full = io.BytesIO()

@@ -105,26 +105,46 @@ def test_a_kernel_that_finds_its_key_imports_neither_gx_nor_matplotlib(shared_di
     assert found.stdout.split()[-3:] == ["exceptions", "False", "False"]
 
 
-def test_a_chart_the_run_drew_is_the_one_the_notebook_draws_alone_in_its_kernel(sample_run, tmp_path):
-    """Plain papermill (no run, nothing prepared: the kernel validates and draws with the inline backend)
-    against the package's report of the same notebook and defaults (drawn in the run's worker)."""
-    import base64
-
+def test_a_notebook_run_alone_shows_exactly_what_its_kernel_replayed_in_the_package(sample_run, tmp_path):
+    """Plain papermill (no run: the kernel loads, validates and draws itself) with the parameters the run gave
+    the notebook, against the package's executed notebook, whose kernel replayed the cells the run's worker
+    recorded (recorded.py): every output, results.json and exceptions.csv."""
     import nbformat
 
     from evidence_lib.project import PROJECT_DIR
 
-    def charts(executed: Path) -> list[bytes]:
-        return [base64.b64decode(o["data"]["image/png"]) for c in nbformat.read(executed, 4).cells
-                if c.cell_type == "code" for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-
+    in_package = sample_run[1] / "73_backups"
+    packaged = nbformat.read(in_package / "executed.ipynb", 4)
+    parameters = {**packaged.metadata.papermill.parameters, "results_dir": str(tmp_path / "alone")}
     alone = tmp_path / "alone.ipynb"
     finished = subprocess.run([sys.executable, "-m", "papermill", "notebooks/73_backups.ipynb", str(alone),
-                               "--no-progress-bar"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300,
-                              env=_environment())
+                               "--no-progress-bar", "-y", json.dumps(parameters)], cwd=PROJECT_DIR,
+                              capture_output=True, text=True, timeout=300, env=_environment())
     assert finished.returncode == 0, finished.stderr
-    in_package = charts(sample_run[1] / "73_backups" / "executed.ipynb")
-    assert len(in_package) == 1 and charts(alone) == in_package
+    shown = _outputs(packaged)
+    assert any("image/png" in o.get("data", {}) for cell in shown for o in cell)  # the chart is among them
+    assert _outputs(nbformat.read(alone, 4)) == shown
+    assert (tmp_path / "alone" / "exceptions.csv").read_bytes() == (in_package / "exceptions.csv").read_bytes()
+    results = [json.loads(folder.joinpath("results.json").read_text()) for folder in (tmp_path / "alone", in_package)]
+    assert results[0].pop("shared_validation") is None and results[1].pop("shared_validation")
+    assert results[0] == results[1]
+
+
+def _outputs(notebook) -> list[list[dict]]:
+    """Each code cell's outputs as the report shows them: the stream a kernel flushed in pieces joined."""
+    cells = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        outputs: list[dict] = []
+        for output in cell.get("outputs", []):
+            output = {k: v for k, v in output.items() if k != "execution_count"}
+            if outputs and output["output_type"] == "stream" and outputs[-1].get("name") == output.get("name"):
+                outputs[-1] = {**outputs[-1], "text": outputs[-1]["text"] + output["text"]}
+            else:
+                outputs.append(output)
+        cells.append(outputs)
+    return cells
 
 
 def test_every_notebook_of_the_sample_run_used_the_runs_validation(sample_run):
@@ -134,6 +154,8 @@ def test_every_notebook_of_the_sample_run_used_the_runs_validation(sample_run):
     manifest = json.loads((run_dir / "manifest.json").read_text())
     recorded = {n["name"]: n["shared_validation"] for n in manifest["notebooks"]}
     assert recorded == used  # the manifest says which notebooks took the run's validation, under which key
+    # and that each kernel replayed the cells the run's worker recorded for it, importing no pandas
+    assert {n["name"]: n["cells_replayed"] for n in manifest["notebooks"]} == dict.fromkeys(used, True)
     assert "00_inventory" in used  # tests no control, and takes the evidence the run loaded
     assert used and all(len(key or "") == 64 for key in used.values()), used
     assert len(set(used.values())) == len(used)  # one key per set of controls

@@ -1,0 +1,115 @@
+"""A kernel replays the cells the run's worker recorded for it: no pandas, the same outputs and files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evidence_lib.controls import load_catalog
+from evidence_lib.project import SAMPLES_DIR
+from evidence_lib.recorded import RecordedArea, find_recording, record_cells, recording
+from evidence_lib.shared_validation import SHARED_DIR_VARIABLE
+from evidence_lib.showing import ShownArea
+
+SAMPLE = SAMPLES_DIR / "2026-Q3"
+ACCESS = ("CC6.1", "CC6.3")
+OPTIONS = {"period": "2026-Q3", "evidence_dir": str(SAMPLE), "as_of": "2026-10-01",
+           "parameters": {"dormant_days": 60}, "run_id": "20261001T000000Z-abc123"}
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> tuple[Path, ShownArea]:
+    """The access area computed here, and the folder holding the recording of its cells."""
+    shared_dir = tmp_path_factory.mktemp("shared")
+    area = ShownArea.open(list(ACCESS), **OPTIONS)
+    assert record_cells(area, ACCESS, ("days_since_login",), OPTIONS, shared_dir) is not None
+    return shared_dir, area
+
+
+def test_a_kernel_replaying_its_recording_imports_no_pandas_and_writes_what_the_area_writes(recorded, tmp_path):
+    shared_dir, area = recorded
+    area.save(str(tmp_path / "computed"))
+    script = (f"import sys; from evidence_lib.present import ControlArea; "
+              f"area = ControlArea.open({list(ACCESS)!r}, **{OPTIONS!r}); area.conclusion(); "
+              f"area.show_control('CC6.1'); area.chart('days_since_login'); area.save({str(tmp_path / 'replayed')!r}); "
+              f"print(type(area).__name__, 'pandas' in sys.modules, 'great_expectations' in sys.modules)")
+    replayed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                              env={**_environment(), SHARED_DIR_VARIABLE: str(shared_dir)})
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout.split()[-3:] == ["RecordedArea", "False", "False"]
+    # conclusion's lines, as the sample's answer key has them for CC6.1's MFA rule (outside a kernel,
+    # display() prints nothing the test reads: only the conclusion is text)
+    assert "  mfa_enabled: exceptions, population" in replayed.stdout
+    for name in ("results.json", "exceptions.csv"):
+        assert (tmp_path / "replayed" / name).read_bytes() == (tmp_path / "computed" / name).read_bytes()
+
+
+def test_a_recording_is_found_only_for_the_arguments_and_the_evidence_it_was_made_for(recorded, tmp_path,
+                                                                                      monkeypatch):
+    shared_dir, _ = recorded
+    monkeypatch.setenv(SHARED_DIR_VARIABLE, str(shared_dir))
+    assert find_recording(ACCESS, OPTIONS) is not None
+    assert find_recording(ACCESS, {**OPTIONS, "parameters": {"dormant_days": 61}}) is None
+    assert find_recording(ACCESS, {**OPTIONS, "mask_pii": True}) is None
+    assert find_recording(("CC6.1",), OPTIONS) is None
+    changed = tmp_path / "evidence"
+    shutil.copytree(SAMPLE, changed)
+    assert find_recording(ACCESS, {**OPTIONS, "evidence_dir": str(changed)}) is None  # another folder
+    monkeypatch.delenv(SHARED_DIR_VARIABLE)
+    assert find_recording(ACCESS, OPTIONS) is None  # outside a run's worker
+
+
+def test_a_recording_changes_with_any_byte_of_the_evidence(recorded, tmp_path, monkeypatch):
+    evidence = tmp_path / "evidence"
+    shutil.copytree(SAMPLE, evidence)
+    options = {**OPTIONS, "evidence_dir": str(evidence)}
+    shared_dir = tmp_path / "shared"
+    shared_dir.mkdir()
+    record_cells(recorded[1], ACCESS, (), options, shared_dir)
+    monkeypatch.setenv(SHARED_DIR_VARIABLE, str(shared_dir))
+    assert find_recording(ACCESS, options) is not None
+    roster = next(evidence.rglob("*.csv"))
+    roster.write_bytes(roster.read_bytes() + b"\n")
+    assert find_recording(ACCESS, options) is None
+
+
+def test_the_recording_holds_each_call_of_the_notebook_in_order(recorded):
+    shared_dir, area = recorded
+    calls = json.loads(next(shared_dir.glob("*.cells.json")).read_text())["calls"]
+    assert set(calls) == {"header()", "inventory()", "population()", "show_integrity()", "conclusion()",
+                          "show_control('CC6.1')", "show_control('CC6.3')", "chart('days_since_login')"}
+    with recording() as shown:
+        area.show_control("CC6.3")
+    assert calls["show_control('CC6.3')"] == {"outputs": shown, "returned": None}
+    assert {kind for kind, _ in calls["conclusion()"]["outputs"]} == {"stdout"}  # printed, line by line
+    printed = [text.split(":")[0] for _, text in calls["conclusion()"]["outputs"]]
+    for control in map(load_catalog().control, ACCESS):  # a line a control, then one a rule
+        assert printed.index(control.control_id + " " + control.title) < min(
+            printed.index("  " + rule.rule_id) for rule in control.rules)
+    assert calls["header()"]["outputs"] == [] and "Run</th><td>20261001T000000Z-abc123" in calls["header()"]["returned"]
+
+
+def test_a_call_that_was_not_recorded_is_computed_by_the_opened_area():
+    opened = []
+
+    class Computed:
+        def population(self):
+            return "computed population"
+
+        results = "the area's own results"
+
+    area = RecordedArea({"calls": {}, "files": {}}, lambda: opened.append(1) or Computed())
+    assert area.population() == "computed population"
+    assert area.results == "the area's own results"
+    assert opened == [1]  # opened once, when first needed
+
+
+def _environment() -> dict:
+    import os
+
+    return {k: v for k, v in os.environ.items() if k != SHARED_DIR_VARIABLE}
