@@ -56,8 +56,12 @@ class TestedArea:
     @classmethod
     def open(cls, control_ids, *, period: str, evidence_dir: str, as_of: str | None = None,
              parameters: dict | None = None, mask_pii: bool = False, mask_key_file: str | None = None,
-             run_id: str | None = None) -> TestedArea:
-        """Load and test. Papermill does not type-check parameters, so they are checked here."""
+             run_id: str | None = None, prepared_only: bool = False) -> TestedArea | None:
+        """Load and test. Papermill does not type-check parameters, so they are checked here.
+
+        prepared_only: only the run's prepared result (shared_validation.py), else None: a run's worker
+        recording the notebook's cells never loads or validates the evidence itself (its kernel would
+        then do it again)."""
         if not isinstance(period, str):
             raise AreaError(f"period must be text such as '2026-Q3', got {period!r}")
         if as_of is not None and not isinstance(as_of, str):
@@ -77,6 +81,8 @@ class TestedArea:
         shared = find_area(folder, parsed.label, as_of, parameters or {}, tuple(control_ids))
         if shared is not None:
             evidence, validation = shared.evidence, shared.validation
+        elif prepared_only:
+            return None
         else:
             evidence = load_folder(folder)
             validation = judge_area(evidence, parsed, tuple(control_ids), as_of=as_of, parameters=parameters,

@@ -178,20 +178,24 @@ OPEN_ARGUMENTS = ("period", "evidence_dir", "as_of", "mask_pii", "mask_key_file"
 
 
 def _record_cells(task: NotebookTask) -> Path | None:
-    """The notebook's cells shown here and recorded, for its kernel to replay without importing pandas
-    (recorded.py): this worker imports it once for all its notebooks. The worker, not the kernel, waits
-    for the notebook's part of the run's preparation. Anything that fails leaves no recording: the
-    kernel then opens the area itself and shows the error where the notebook shows it."""
+    """The notebook's cells shown here from its part of the run's preparation and recorded, for its kernel
+    to replay without importing pandas (recorded.py): this worker imports it once for all its notebooks.
+    The worker, not the kernel, waits for the part. No part, or anything failing, leaves no recording: the
+    kernel then opens the area itself and shows any error where the notebook shows it."""
     if task.after is None or task.area is None:
         return None
+    from evidence_lib.area import TestedArea
     from evidence_lib.recorded import record_cells
     from evidence_lib.showing import ShownArea
 
     options = {k: task.parameters[k] for k in OPEN_ARGUMENTS if k in task.parameters}
     options["parameters"] = dict(task.area.parameters)
     try:
-        area = ShownArea.open(task.area.control_ids, **options)
-        return record_cells(area, task.area.control_ids, task.area.charts, options, Path(task.after.shared_dir))
+        tested = TestedArea.open(task.area.control_ids, **options, prepared_only=True)
+        if tested is None:  # nothing prepared for it (the preparation failed): the kernel computes, as alone
+            return None
+        return record_cells(ShownArea(tested), task.area.control_ids, task.area.charts, options,
+                            Path(task.after.shared_dir))
     except Exception:  # the kernel computes what could not be recorded, and shows why
         logging.getLogger(__name__).debug("cells of %s not recorded", task.notebook.name, exc_info=True)
         return None

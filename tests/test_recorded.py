@@ -113,3 +113,26 @@ def _environment() -> dict:
     import os
 
     return {k: v for k, v in os.environ.items() if k != SHARED_DIR_VARIABLE}
+
+
+def test_a_worker_records_nothing_and_computes_nothing_for_a_notebook_the_run_did_not_prepare(tmp_path,
+                                                                                            monkeypatch):
+    """The preparation failed (no part stored, none under way): the kernel computes, once, as alone."""
+    from evidence_lib import area as tested_area
+    from evidence_lib.notebook_runner import NotebookTask, Preparation, _record_cells
+    from evidence_lib.shared_validation import AreaRequest
+
+    computed_here = []
+
+    def computed(*_, **__):
+        computed_here.append(1)
+        raise RuntimeError("the worker loaded or validated the evidence itself")
+
+    monkeypatch.setattr(tested_area, "judge_area", computed)
+    monkeypatch.setattr(tested_area, "load_folder", computed)
+    monkeypatch.setenv(SHARED_DIR_VARIABLE, str(tmp_path))
+    request = AreaRequest(ACCESS, OPTIONS["parameters"], ("days_since_login",))
+    task = NotebookTask(Path("10_access.ipynb"), tmp_path / "10_access", {**OPTIONS, "dormant_days": 60}, {},
+                        after=Preparation(SAMPLE, "2026-Q3", "2026-10-01", (request,), tmp_path), area=request)
+    assert _record_cells(task) is None
+    assert computed_here == [] and list(tmp_path.iterdir()) == []
