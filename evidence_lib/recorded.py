@@ -84,25 +84,31 @@ def recording() -> Iterator[list]:
 
 def recording_key(control_ids, options: dict) -> str | None:
     """The key of a notebook's recording: its controls and every argument it opens its area with, the SHA-256
-    of every file of its evidence folder, and the project's code. None when the folder cannot be read."""
-    folder = evidence_folder(options.get("evidence_dir", ""))
-    try:
-        files = {path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-                 for path in sorted(folder.rglob("*")) if path.is_file()}
-    except OSError:
-        return None
+    of every file of its evidence folder and of its PII mask key, and the project's code. None when a file
+    cannot be read (the area, opened, then says why)."""
+    folder = from_project(options.get("evidence_dir", ""))
     options = {**OPEN_DEFAULTS, **options, "evidence_dir": str(folder)}
     options["parameters"] = options["parameters"] or {}
-    document = {"controls": sorted(control_ids), "options": options,
-                "evidence": files, "code": code_digest()}
+    try:
+        files = {path.relative_to(folder).as_posix(): _sha256(path)
+                 for path in sorted(folder.rglob("*")) if path.is_file()}
+        mask_key = _sha256(from_project(options["mask_key_file"])) if options["mask_key_file"] else None
+    except (OSError, TypeError):
+        return None
+    document = {"controls": sorted(control_ids), "options": options, "evidence": files, "mask_key": mask_key,
+                "code": code_digest()}
     return hashlib.sha256(json.dumps(document, sort_keys=True, default=repr).encode()).hexdigest()
 
 
-def evidence_folder(evidence_dir: str) -> Path:
-    """One rule wherever a kernel runs (JupyterLab in notebooks/, papermill from anywhere): a relative
-    evidence folder is relative to the project folder."""
-    folder = Path(evidence_dir)
-    return folder if folder.is_absolute() else PROJECT_DIR / folder
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def from_project(name: str) -> Path:
+    """As TestedArea.open reads an evidence folder or a key file wherever the kernel runs (JupyterLab in
+    notebooks/, papermill from anywhere): a relative path is relative to the project folder."""
+    path = Path(name)
+    return path if path.is_absolute() else PROJECT_DIR / path
 
 
 def record_cells(area, control_ids, charts: tuple[str, ...], options: dict, shared_dir: Path) -> Path | None:

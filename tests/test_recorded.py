@@ -78,6 +78,17 @@ def test_a_recording_changes_with_any_byte_of_the_evidence(recorded, tmp_path, m
     assert find_recording(ACCESS, options) is None
 
 
+def test_a_recording_changes_with_the_pii_mask_key(recorded, tmp_path, monkeypatch):
+    key_file = tmp_path / "mask.key"
+    key_file.write_text("a" * 64)
+    options = {**OPTIONS, "mask_pii": True, "mask_key_file": str(key_file)}
+    record_cells(recorded[1], ACCESS, (), options, tmp_path)
+    monkeypatch.setenv(SHARED_DIR_VARIABLE, str(tmp_path))
+    assert find_recording(ACCESS, options) is not None
+    key_file.write_text("b" * 64)  # other pseudonyms: what was recorded is no longer what the kernel would show
+    assert find_recording(ACCESS, options) is None
+
+
 def test_the_recording_holds_each_call_of_the_notebook_in_order(recorded):
     shared_dir, area = recorded
     calls = json.loads(next(shared_dir.glob("*.cells.json")).read_text())["calls"]
