@@ -30,6 +30,18 @@ def evidence(*args, cwd=None) -> subprocess.CompletedProcess:
                           text=True, cwd=cwd, timeout=900)
 
 
+def opening_an_area(statements: str, shared_dir: Path | None = None) -> str:
+    """What Python statements after `from evidence_lib.present import ControlArea` print, in a fresh
+    interpreter as a notebook's kernel starts: in a run's worker (shared_dir named to it) or alone (None)."""
+    environment = {k: v for k, v in os.environ.items() if k != SHARED_DIR_VARIABLE}
+    if shared_dir is not None:
+        environment[SHARED_DIR_VARIABLE] = str(shared_dir)
+    finished = subprocess.run([sys.executable, "-c", f"import sys; from evidence_lib.present import ControlArea; "
+                               f"{statements}"], capture_output=True, text=True, timeout=300, env=environment)
+    assert finished.returncode == 0, finished.stderr
+    return finished.stdout
+
+
 def _run_sample(out: Path) -> tuple[subprocess.CompletedProcess, Path]:
     finished = evidence("run", "--period", PERIOD, "--evidence-dir", SAMPLE, "--out", out, "--jobs", 2)
     runs = list((out / PERIOD).iterdir())

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from evidence_lib.project import SAMPLES_DIR
 from evidence_lib.recorded import RecordedArea, find_recording, record_cells, recording
 from evidence_lib.shared_validation import SHARED_DIR_VARIABLE
 from evidence_lib.showing import ShownArea
+from tests.conftest import opening_an_area
 
 SAMPLE = SAMPLES_DIR / "2026-Q3"
 ACCESS = ("CC6.1", "CC6.3")
@@ -34,17 +33,14 @@ def recorded(tmp_path_factory) -> tuple[Path, ShownArea]:
 def test_a_kernel_replaying_its_recording_imports_no_pandas_and_writes_what_the_area_writes(recorded, tmp_path):
     shared_dir, area = recorded
     area.save(str(tmp_path / "computed"))
-    script = (f"import sys; from evidence_lib.present import ControlArea; "
-              f"area = ControlArea.open({list(ACCESS)!r}, **{OPTIONS!r}); area.conclusion(); "
-              f"area.show_control('CC6.1'); area.chart('days_since_login'); area.save({str(tmp_path / 'replayed')!r}); "
-              f"print(type(area).__name__, 'pandas' in sys.modules, 'great_expectations' in sys.modules)")
-    replayed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-                              env={**_environment(), SHARED_DIR_VARIABLE: str(shared_dir)})
-    assert replayed.returncode == 0, replayed.stderr
-    assert replayed.stdout.split()[-3:] == ["RecordedArea", "False", "False"]
-    # conclusion's lines, as the sample's answer key has them for CC6.1's MFA rule (outside a kernel,
+    printed = opening_an_area(
+        f"area = ControlArea.open({list(ACCESS)!r}, **{OPTIONS!r}); area.conclusion(); area.show_control('CC6.1'); "
+        f"area.chart('days_since_login'); area.save({str(tmp_path / 'replayed')!r}); "
+        f"print(type(area).__name__, 'pandas' in sys.modules, 'great_expectations' in sys.modules)", shared_dir)
+    assert printed.split()[-3:] == ["RecordedArea", "False", "False"]
+    # the conclusion's line for CC6.1's MFA rule, which the sample plants exceptions for (outside a kernel,
     # display() prints nothing the test reads: only the conclusion is text)
-    assert "  mfa_enabled: exceptions, population" in replayed.stdout
+    assert "  mfa_enabled: exceptions, population" in printed
     for name in ("results.json", "exceptions.csv"):
         assert (tmp_path / "replayed" / name).read_bytes() == (tmp_path / "computed" / name).read_bytes()
 
@@ -119,11 +115,6 @@ def test_a_call_that_was_not_recorded_is_computed_by_the_opened_area():
     assert area.results == "the area's own results"
     assert opened == [1]  # opened once, when first needed
 
-
-def _environment() -> dict:
-    import os
-
-    return {k: v for k, v in os.environ.items() if k != SHARED_DIR_VARIABLE}
 
 
 def test_a_worker_records_nothing_and_computes_nothing_for_a_notebook_the_run_did_not_prepare(tmp_path,

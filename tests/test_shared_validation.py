@@ -28,6 +28,7 @@ from evidence_lib.shared_validation import (
     preparing_marker,
 )
 from evidence_lib.sources.folder import read_declaration
+from tests.conftest import opening_an_area
 
 SAMPLE = SAMPLES_DIR / "2026-Q3"
 ACCESS = ("CC6.1", "CC6.3")
@@ -95,14 +96,11 @@ def test_the_key_names_every_evidence_file_and_the_controls(tmp_path):
 
 
 def test_a_kernel_that_finds_its_key_imports_neither_gx_nor_matplotlib(shared_dir):
-    script = (f"import sys; from evidence_lib.present import ControlArea; "
-              f"area = ControlArea.open({list(ACCESS)!r}, period='2026-Q3', evidence_dir={str(SAMPLE)!r}, "
-              f"as_of='2026-10-01', parameters={PARAMETERS!r}); area.conclusion(); area.chart('days_since_login'); "
-              f"print(area.tested.status, 'great_expectations' in sys.modules, 'matplotlib' in sys.modules)")
-    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-                           env={**_environment(), SHARED_DIR_VARIABLE: str(shared_dir)})
-    assert found.returncode == 0, found.stderr
-    assert found.stdout.split()[-3:] == ["exceptions", "False", "False"]
+    printed = opening_an_area(
+        f"area = ControlArea.open({list(ACCESS)!r}, period='2026-Q3', evidence_dir={str(SAMPLE)!r}, "
+        f"as_of='2026-10-01', parameters={PARAMETERS!r}); area.conclusion(); area.chart('days_since_login'); "
+        f"print(area.tested.status, 'great_expectations' in sys.modules, 'matplotlib' in sys.modules)", shared_dir)
+    assert printed.split()[-3:] == ["exceptions", "False", "False"]
 
 
 def test_a_notebook_run_alone_shows_exactly_what_its_kernel_replayed_in_the_package(sample_run, tmp_path):
