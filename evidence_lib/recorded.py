@@ -6,9 +6,9 @@ just before executing the notebook (`record_cells`: the worker has pandas import
 method a notebook's cells call (NOTEBOOK_CALLS) and records what each showed: its HTML and PNG outputs
 and printed lines, in order, and the files `save` writes. The recording is stored in the run's private
 shared-validation folder under a key naming everything the area depends on (the notebook's own
-arguments, every evidence file's bytes, the project's code). A kernel whose arguments give the same key
-replays the recording (`find_recording`): its executed notebook holds the same outputs. A call that was
-not recorded (an analyst's own) opens the area and computes it.
+arguments, the bytes of every evidence file and of the PII mask key, the project's code). A kernel
+whose arguments give the same key replays the recording (`find_recording`): its executed notebook
+holds the same outputs. A call that was not recorded (an analyst's own) opens the area and computes it.
 
 This module imports nothing heavy: it is what a replaying kernel runs.
 """
@@ -32,7 +32,7 @@ from evidence_lib.shared_validation import SHARED_DIR_VARIABLE, code_digest
 NOTEBOOK_CALLS = ("header", "inventory", "population", "show_integrity", "conclusion")
 #: TestedArea.open's defaults: a notebook leaving an argument out opens the same area as one passing it
 OPEN_DEFAULTS = {"as_of": None, "parameters": None, "mask_pii": False, "mask_key_file": None, "run_id": None}
-#: what a kernel shows while a recording is under way goes here instead of to IPython
+#: what the area shows while the worker records it goes here instead of to IPython
 _RECORDING: ContextVar[list | None] = ContextVar("recording", default=None)
 
 
