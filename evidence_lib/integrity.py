@@ -217,6 +217,18 @@ def people_view(evidence: EvidenceSet, roster: pd.DataFrame, domains: tuple[str,
     return frame
 
 
+def acknowledgements_view(evidence: EvidenceSet, roster: pd.DataFrame, domains: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Every policy acknowledgement, and whether it names someone in the roster and a policy of the policy
+    list: one naming neither acknowledges nothing, and is shown rather than left out unseen."""
+    from evidence_lib.policy_views import acknowledged_policy
+
+    frame = _rows(evidence, "policy_acknowledgements", ["employee_id", "email", "policy", "version"])
+    frame["names_person"] = person_ids(frame, roster, domains).notna().to_numpy(dtype=bool)
+    frame["names_policy"] = acknowledged_policy(frame, evidence.frame("policies")).notna().to_numpy(dtype=bool)
+    frame["resolved"] = frame["names_person"] & frame["names_policy"]
+    return frame
+
+
 def reviews_view(evidence: EvidenceSet) -> pd.DataFrame:
     frame = _rows(evidence, "access_reviews", ["system", "account_id", "reviewer", "signed_off_at"])
     frame["system"] = frame["system"].astype("str")
@@ -231,6 +243,7 @@ def build_views(evidence: EvidenceSet, wanted: set[str], types: set[str], *, as_
         "integrity_roster": lambda: roster_view(evidence),
         "integrity_training": lambda: training_view(evidence, roster, domains),
         "integrity_people": lambda: people_view(evidence, roster, domains),
+        "integrity_acknowledgements": lambda: acknowledgements_view(evidence, roster, domains),
         "integrity_systems": lambda: systems_view(evidence, exempt=exempt),
         "integrity_reviews": lambda: reviews_view(evidence),
     }

@@ -47,7 +47,7 @@ def policy_view(policies: pd.DataFrame, *, period: Period) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _policy_of(acknowledgements: pd.DataFrame, policies: pd.DataFrame) -> pd.Series:
+def acknowledged_policy(acknowledgements: pd.DataFrame, policies: pd.DataFrame) -> pd.Series:
     """The policy id each acknowledgement names: by the policy's id, else by its title when only one
     policy has that title; <NA> when it names none of the list's policies."""
     ids = pd.Series(policies["policy_id"].values, index=_folded(policies["policy_id"]).values)
@@ -78,7 +78,7 @@ def policy_acknowledgement_view(roster: pd.DataFrame, policies: pd.DataFrame, ac
     frame = people.reset_index(drop=True).merge(required.rename(columns={"title": "policy_title"}), how="cross")
 
     acks = pd.DataFrame({"person": person_ids(acknowledgements, roster, domains).values,
-                         "policy_id": _policy_of(acknowledgements, policies).values,
+                         "policy_id": acknowledged_policy(acknowledgements, policies).values,
                          "version": _folded(acknowledgements["version"]).values,
                          "acknowledged_at": acknowledgements["acknowledged_at"].array})
     acks = acks.dropna(subset=["person", "policy_id"])  # naming no one, or no listed policy: acknowledges nothing

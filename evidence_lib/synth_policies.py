@@ -36,6 +36,8 @@ ACKS_HEADER = ["Employee ID", "Email", "Policy", "Version", "Acknowledged At"]
 NEW_HIRE_RULE = "new_hire_acknowledged_policies"
 ANNUAL_RULE = "staff_acknowledged_policies_annually"
 REVIEW_RULE = "policy_reviewed_and_approved"
+INTEGRITY = "IPE"
+RESOLVED_RULE = "acknowledgements_resolved"  # every acknowledgement names a person and a listed policy
 
 
 @dataclass
@@ -113,6 +115,7 @@ def policy_evidence(folder: Path, period: Period | str, *, seed: int = SEED) -> 
         (CONTROL, ANNUAL_RULE, len(staff) * required, "people active on the export date hired before the period, "
                                                       "times the required policies"),
         (CONTROL, REVIEW_RULE, required, "policies in force that every person must acknowledge"),
+        (INTEGRITY, RESOLVED_RULE, len(plan.acks), "policy acknowledgements"),
     ]
     return PolicyEvidence(files, sorted(plan.expected), sorted(plan.near_misses), populations, plan.policies,
                           plan.acks)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import great_expectations as gx
@@ -166,7 +167,8 @@ def company(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("company")
     planted, validation = company_with_area(folder, PERIOD, policy_evidence, add_to_folder, ("CC1.1",))
-    return folder, planted, {r.rule.rule_id: r for c in validation.controls for r in c.rules}
+    return (folder, planted, {r.rule.rule_id: r for c in validation.controls for r in c.rules},
+            {r.rule.rule_id: r for r in validation.integrity.rules})
 
 
 def _found(results) -> set[tuple[str, str, str, str]]:
@@ -180,7 +182,7 @@ def _found(results) -> set[tuple[str, str, str, str]]:
 
 
 def test_found_exceptions_equal_the_planted_ones_and_near_misses_are_clean(company):
-    _, planted, results = company
+    _, planted, results, _ = company
     assert _found(results) == set(planted.expected)
     assert not _found(results) & set(planted.near_misses)
     assert {rule for _, rule, _, _ in planted.expected} == set(results) == set(RULES)
@@ -188,13 +190,55 @@ def test_found_exceptions_equal_the_planted_ones_and_near_misses_are_clean(compa
 
 
 def test_populations_are_the_generators(company):
-    _, planted, results = company
+    _, planted, results, integrity = company
     assert {(c, rule, n) for c, rule, n, _ in planted.populations} == {
-        ("CC1.1", rule_id, r.population) for rule_id, r in results.items()}
+        ("CC1.1", rule_id, r.population) for rule_id, r in results.items()} | {
+        ("IPE", "acknowledgements_resolved", integrity["acknowledgements_resolved"].population)}
+    assert integrity["acknowledgements_resolved"].status == "pass"  # every generated acknowledgement resolves
+
+
+def test_an_acknowledgement_naming_no_one_or_no_listed_policy_is_shown_not_left_out(company, tmp_path):
+    """Stray rows appended to the export: each is an exception of acknowledgements_resolved, at its own row,
+    saying which of person and policy it fails to name; the control rules' verdicts are unchanged."""
+    from evidence_lib.sources.folder import load_folder
+    from evidence_lib.synth_policies import ACKS_FILE
+    from evidence_lib.validate import validate
+
+    folder, _, results, _ = company
+    copy = tmp_path / "company"
+    shutil.copytree(folder, copy)
+    acks = copy / ACKS_FILE
+    lines = acks.read_bytes().decode("utf-8").splitlines()
+    known = next(csv.reader([lines[1]]))  # a real acknowledgement: its person and its policy
+    strays = [["E99999", "nobody@elsewhere.example", known[2], known[3], known[4]],  # no one in the roster
+              [known[0], known[1], "Policy that is not on the list", "1", known[4]],  # no listed policy
+              ["E99998", "", "Retired policy", "1", known[4]]]  # neither
+    acks.write_bytes("\r\n".join(lines + [",".join(row) for row in strays]).encode("utf-8") + b"\r\n")
+    _declare_count(copy, ACKS_FILE, len(lines) - 1 + len(strays))
+    validation = validate(load_folder(copy), PERIOD, controls=("CC1.1",))
+    rule = next(r for r in validation.integrity.rules if r.rule.rule_id == "acknowledgements_resolved")
+    rows = rule.exceptions
+    # CSV rows are numbered as the file's lines, the header being line 1
+    assert rows["row"].tolist() == [len(lines) + 1, len(lines) + 2, len(lines) + 3]
+    assert rows[["names_person", "names_policy"]].values.tolist() == [[False, True], [True, False], [False, False]]
+    assert rule.status == "exceptions" and rule.population == len(lines) - 1 + len(strays)
+    assert {r.rule.rule_id: (r.status, r.exception_count) for c in validation.controls for r in c.rules} == {
+        rule_id: (r.status, r.exception_count) for rule_id, r in results.items()}
+
+
+def _declare_count(folder: Path, path: str, count: int) -> None:
+    """The export's control total restated for the rows added (else its reconciliation fails first)."""
+    import yaml
+
+    declaration = folder / "evidence.yaml"
+    document = yaml.safe_load(declaration.read_text())
+    entry = next(f for f in document["files"] if f["path"] == path)
+    entry["control_total"]["count"] = count
+    declaration.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
 def test_the_folder_declares_the_exports_and_appends_the_expectations(company):
-    folder, planted, _ = company
+    folder, planted, _, _ = company
     with (folder / "expected_exceptions.csv").open(encoding="utf-8") as handle:
         rows = {tuple(row) for row in csv.reader(handle)}
     assert set(planted.expected) <= rows
@@ -207,7 +251,7 @@ def test_the_exports_are_deterministic(company, tmp_path):
 
     from evidence_lib.synth_policies import ACKS_FILE, POLICIES_FILE, policy_evidence
 
-    folder, planted, _ = company
+    folder, planted, _, _ = company
     copy = tmp_path / "again"
     shutil.copytree(folder, copy)
     again = policy_evidence(copy, PERIOD)

@@ -100,10 +100,10 @@ def test_cli_prints_the_control_table_and_writes_json(run_cli, tmp_path):
     result = run_cli("check", SAMPLE, "--period", "2026-Q3", "--json", out, "--param", "dormant_days=180")
     assert result.exit_code == 1, result.output  # the sample has exceptions
     assert "CC6.3    no_dormant_accounts" in result.output
-    # the planted exceptions less the two accounts dormant only under 90 days; the 8 integrity rules and A1.3's
+    # the planted exceptions less the two accounts dormant only under 90 days; the 9 integrity rules and A1.3's
     # restore_tested_in_period pass
     planted = len(pd.read_csv(SAMPLE / "expected_exceptions.csv"))
-    assert f"51 rules: 9 pass, 42 with {planted - 2} exception(s), 0 error(s)." in result.output
+    assert f"52 rules: 10 pass, 42 with {planted - 2} exception(s), 0 error(s)." in result.output
     document = json.loads(out.read_text())
     declared = yaml.safe_load((SAMPLE / "evidence.yaml").read_text())["files"]
     assert document["parameters"]["dormant_days"] == 180 and len(document["inventory"]) == len(declared)
