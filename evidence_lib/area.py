@@ -15,7 +15,7 @@ from evidence_lib.controls import Catalog, load_catalog
 from evidence_lib.errors import EvidenceError
 from evidence_lib.masking import PiiMask, load_mask_key, mask_for
 from evidence_lib.period import Period, parse_period
-from evidence_lib.project import PROJECT_DIR
+from evidence_lib.recorded import from_project
 from evidence_lib.results import ERROR, PASS, Status, Validation
 from evidence_lib.shared_validation import as_of_stamp, find_area
 from evidence_lib.sources.folder import EvidenceSet, load_folder
@@ -74,10 +74,7 @@ class TestedArea:
             raise AreaError(f"unknown control(s) {unknown}; the catalog has "
                             f"{[c.control_id for c in catalog.controls]}")
         parsed = parse_period(period)
-        # One rule wherever the kernel runs (JupyterLab in notebooks/, papermill from anywhere):
-        # a relative evidence folder is relative to the project folder.
-        folder = Path(evidence_dir)
-        folder = folder if folder.is_absolute() else PROJECT_DIR / folder
+        folder = from_project(evidence_dir)
         shared = find_area(folder, parsed.label, as_of, parameters or {}, tuple(control_ids))
         if shared is not None:
             evidence, validation = shared.evidence, shared.validation
@@ -88,9 +85,8 @@ class TestedArea:
             validation = judge_area(evidence, parsed, tuple(control_ids), as_of=as_of, parameters=parameters,
                                     catalog=catalog)
         # The key comes from outside the evidence (a key file, else random for this session only):
-        # a key derived from what the package publishes lets anyone confirm a guessed name. A relative
-        # key file is from the project folder, as the evidence folder is.
-        key_file = None if mask_key_file is None else str(PROJECT_DIR / mask_key_file)
+        # a key derived from what the package publishes lets anyone confirm a guessed name.
+        key_file = None if mask_key_file is None else str(from_project(mask_key_file))
         mask = mask_for(evidence, load_mask_key(key_file)) if mask_pii else None
         return cls(tuple(control_ids), parsed, folder, evidence, validation, catalog, mask, run_id,
                    shared_key=shared.key if shared else None, prepared_charts=shared.charts if shared else {})
